@@ -1,0 +1,67 @@
+"""prefrl's environment types and task definitions (installed as the package `prefrl_envs`).
+
+`make_task` builds one environment of a task by id and attaches what prefrl needs beside the
+observation (for MuJoCo the physics state per step); `task_info` tells the segment length and
+render-state size without keeping an env around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+from prefrl_envs.mujoco import PhysicsStateInfo, is_mujoco, set_physics_state
+
+CLIP_SECONDS = 1.5
+"""The paper's clip length in simulated seconds."""
+FALLBACK_SEGMENT_LENGTH = 25
+"""Steps per segment for envs that do not state their time step (the paper's Atari length)."""
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    env_id: str
+    dt: float | None
+    default_segment_length: int
+    state_dim: int
+    max_episode_steps: int | None
+
+
+def env_exists(env_id: str) -> bool:
+    return env_id in gym.registry
+
+
+def known_env_ids(prefix: str = "") -> list[str]:
+    return sorted(k for k in gym.registry if k.startswith(prefix))
+
+
+def make_task(env_id: str, render_mode: str | None = None, **kwargs) -> gym.Env:
+    """A single env of `env_id`; MuJoCo envs report `info["render_state"]` every step."""
+    env = gym.make(env_id, render_mode=render_mode, **kwargs)
+    if is_mujoco(env):
+        env = PhysicsStateInfo(env)
+    return env
+
+
+def task_info(env_id: str) -> TaskInfo:
+    env = make_task(env_id)
+    try:
+        dt = getattr(env.unwrapped, "dt", None)
+        length = max(1, round(CLIP_SECONDS / dt)) if dt else FALLBACK_SEGMENT_LENGTH
+        state_dim = env.state_dim if isinstance(env, PhysicsStateInfo) else 0
+        return TaskInfo(env_id, dt, length, state_dim, env.spec.max_episode_steps if env.spec else None)
+    finally:
+        env.close()
+
+
+__all__ = [
+    "CLIP_SECONDS",
+    "PhysicsStateInfo",
+    "TaskInfo",
+    "env_exists",
+    "known_env_ids",
+    "make_task",
+    "set_physics_state",
+    "task_info",
+]

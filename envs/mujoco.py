@@ -1,0 +1,43 @@
+"""MuJoCo environment type: the physics state travels with every step so segments can be rendered."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+def is_mujoco(env: gym.Env) -> bool:
+    from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+
+    return isinstance(env.unwrapped, MujocoEnv)
+
+
+class PhysicsStateInfo(gym.Wrapper):
+    """Adds `info["render_state"]`: qpos ++ qvel after the step (what the frame at that step shows).
+
+    >>> env = PhysicsStateInfo(gym.make("InvertedPendulum-v5"))
+    >>> _ = env.reset(seed=0)
+    >>> env.step(env.action_space.sample())[-1]["render_state"].shape
+    (4,)
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        data = env.unwrapped.data
+        self.state_dim = data.qpos.size + data.qvel.size
+
+    def _state(self) -> np.ndarray:
+        data = self.env.unwrapped.data
+        return np.concatenate([data.qpos, data.qvel])
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["render_state"] = self._state()
+        return obs, reward, terminated, truncated, info
+
+
+def set_physics_state(env: gym.Env, state: np.ndarray) -> None:
+    """Put a MuJoCo env into a saved `render_state` (for drawing a stored segment)."""
+    base = env.unwrapped
+    nq = base.data.qpos.size
+    base.set_state(state[:nq], state[nq:])

@@ -1,0 +1,88 @@
+"""`prefrl` command line: train, plot.
+
+Every `train` flag comes from a `TrainConfig` field and carries that field's help text.
+Bad input ends with a one-line error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import types
+import typing
+from pathlib import Path
+
+from prefrl.config import ConfigError, TrainConfig
+
+
+def _parser_for(field: dataclasses.Field, hint) -> dict:
+    kwargs: dict = {"help": field.metadata.get("help", ""), "default": field.default}
+    if "choices" in field.metadata:
+        kwargs["choices"] = field.metadata["choices"]
+    if hint is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+        return kwargs
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+    base = next(a for a in args if a is not type(None)) if optional else hint
+    kwargs["type"] = base
+    kwargs["metavar"] = base.__name__.upper()
+    if field.default is not None:
+        kwargs["help"] += f" (default: {field.default})"
+    return kwargs
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    hints = typing.get_type_hints(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        parser.add_argument(flag, dest=field.name, **_parser_for(field, hints[field.name]))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prefrl", description="Reinforcement learning from (synthetic or human) preferences.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = sub.add_parser("train", help="train an agent from preferences; writes a run folder",
+                           description="Train an SB3 PPO agent on a reward model learned from "
+                                       "comparisons of its own trajectory segments.")
+    add_config_flags(train)
+    plot = sub.add_parser("plot", help="(re)draw a run folder's learning curve",
+                          description="Draw learning_curve.png from a run folder's progress.csv.")
+    plot.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            from prefrl.rl.training import train
+
+            config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+            run_dir = train(config)
+            print(f"run folder: {run_dir}")
+        elif args.command == "plot":
+            from prefrl.plotting import plot_learning_curve
+
+            if not (args.run_dir / "progress.csv").is_file():
+                raise ConfigError(f"{args.run_dir} has no progress.csv; pass a run folder written by `prefrl train`")
+            out = plot_learning_curve(args.run_dir)
+            if out is None:
+                raise ConfigError(f"{args.run_dir}/progress.csv has no learning-curve columns yet")
+            print(out)
+    except ConfigError as exc:
+        print(f"prefrl {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("prefrl: interrupted; the checkpoint and labels so far are saved", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Run configuration: one dataclass whose fields are the `prefrl train` flags, each with its help."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """Bad user input; the CLI prints the message on one line and exits with code 2."""
+
+
+def opt(default: Any, help: str, **kwargs) -> Any:
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class TrainConfig:
+    env: str = opt("HalfCheetah-v5", "Gymnasium env id of the task to learn.")
+    labels: int = opt(700, "Total comparisons to ask the teacher for (the label budget).")
+    timesteps: int = opt(1_000_000, "Total env steps, including those of the random initial policy.")
+    seed: int = opt(0, "Random seed for envs, networks and query sampling.")
+    name: str = opt("prefrl", "Experiment name, part of the run folder's name.")
+    runs_dir: str = opt("runs", "Folder under which the run folder is created.")
+    teacher: str = opt("oracle", "Who answers the queries.", choices=["oracle"])
+    query_selector: str = opt(
+        "disagreement", "How to pick pairs: ensemble disagreement (paper) or random (ablation).",
+        choices=["disagreement", "random"])
+    oversample: int = opt(10, "Candidate pairs sampled per query for disagreement selection.")
+    segment_length: int | None = opt(
+        None, "Steps per segment; default 1.5 s of simulated time from the env's dt.")
+    segment_buffer: int = opt(4096, "Most recent segments kept for queries (fixed memory).")
+    label_buffer: int | None = opt(
+        None, "Most recent labels kept for reward training (FIFO); default keeps all.")
+    ensemble_size: int = opt(3, "Reward-model ensemble members.")
+    initial_label_fraction: float = opt(
+        0.25, "Share of the budget asked about the random initial policy before RL starts.")
+    schedule_horizon: float = opt(2e6, "h in the label rate h/(T+h) after T env steps.")
+    update_every: int = opt(10_000, "Env steps between label requests and reward-model updates.")
+    reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
+    reward_epochs: float = opt(8.0, "Passes over the label set per reward-model update.")
+    random_answer_prob: float = opt(
+        0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
+    n_envs: int | None = opt(None, "Parallel envs; default from the PPO hyperparameter table.")
+    checkpoint_every: int = opt(100_000, "Env steps between checkpoints (0: only at the end).")
+    torch_threads: int = opt(1, "Torch CPU threads (1 is fastest for small nets on few cores).")
+    progress: bool = opt(True, "Show a progress bar.")
+
+    def validate(self) -> None:
+        """Checks that need no environment; raises ConfigError with a one-line fix."""
+        for name in ("labels", "timesteps", "oversample", "segment_buffer", "ensemble_size",
+                     "update_every", "torch_threads"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        for name in ("segment_length", "label_buffer", "n_envs"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
+        if not 0.0 <= self.initial_label_fraction <= 1.0:
+            raise ConfigError(f"--initial-label-fraction must be within [0, 1], got {self.initial_label_fraction}")
+        if not 0.0 <= self.random_answer_prob < 1.0:
+            raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")
+        if self.reward_lr <= 0 or self.reward_epochs <= 0 or self.schedule_horizon <= 0:
+            raise ConfigError("--reward-lr, --reward-epochs and --schedule-horizon must be positive")
+        if self.segment_buffer < 2:
+            raise ConfigError("--segment-buffer must hold at least 2 segments")
+        if any(sep in self.name for sep in ("/", "\\")) or not self.name:
+            raise ConfigError(f"--name must be a plain non-empty name without slashes, got {self.name!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_json_file(cls, path: Path) -> "TrainConfig":
+        return cls(**json.loads(Path(path).read_text()))

@@ -1,0 +1,178 @@
+"""Comparisons and the SQLite preference store: the single source of truth for labels.
+
+A label is acknowledged only once its transaction has committed, so a crash at any point loses
+nothing that anyone was told was stored. The database runs in WAL mode with full synchronisation.
+Segments that appear in comparisons are stored beside them (as `.npy` blobs, never pickles) so the
+dataset can be reloaded and reused offline without the run that made it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import io
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from prefrl.segments import Segment
+
+
+class Answer(str, enum.Enum):
+    """A teacher's answer about a (left, right) pair, as the paper's contractors gave them."""
+
+    LEFT = "left"
+    RIGHT = "right"
+    EQUAL = "equal"
+    INCOMPARABLE = "incomparable"
+
+    @property
+    def target(self) -> float | None:
+        """Probability that `left` is preferred, or None when the pair carries no label."""
+        return {"left": 1.0, "right": 0.0, "equal": 0.5, "incomparable": None}[self.value]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    left_id: int
+    right_id: int
+    answer: Answer
+    teacher: str
+    created: float
+    id: int | None = None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    length INTEGER NOT NULL,
+    obs BLOB NOT NULL,
+    acts BLOB NOT NULL,
+    true_rewards BLOB NOT NULL,
+    render_states BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS comparisons (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    left_id INTEGER NOT NULL REFERENCES segments(id),
+    right_id INTEGER NOT NULL REFERENCES segments(id),
+    answer TEXT NOT NULL CHECK (answer IN ('left', 'right', 'equal', 'incomparable')),
+    teacher TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _to_blob(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(array), allow_pickle=False)
+    return out.getvalue()
+
+
+def _from_blob(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+class PreferenceStore:
+    """Comparisons and their segments in one SQLite file (normally `RUN_DIR/preferences.sqlite`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "PreferenceStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add_comparisons(
+        self, pairs: Sequence[tuple[Segment, Segment]], answers: Sequence[Answer], teacher: str
+    ) -> list[int]:
+        """Store segments and answers in one transaction; returns the new comparison ids.
+
+        Only after this returns may anything treat the labels as taken.
+        """
+        if len(pairs) != len(answers):
+            raise ValueError(f"{len(pairs)} pairs but {len(answers)} answers")
+        now = time.time()
+        segments = {s.id: s for pair in pairs for s in pair}
+        ids: list[int] = []
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (s.id, s.length, _to_blob(s.obs), _to_blob(s.acts),
+                     _to_blob(s.true_rewards), _to_blob(s.render_states))
+                    for s in segments.values()
+                ],
+            )
+            for (left, right), answer in zip(pairs, answers):
+                cur = self._db.execute(
+                    "INSERT INTO comparisons (left_id, right_id, answer, teacher, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (left.id, right.id, Answer(answer).value, teacher, now),
+                )
+                ids.append(int(cur.lastrowid))
+        return ids
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def comparisons(self, after_id: int = 0) -> list[Comparison]:
+        rows = self._db.execute(
+            "SELECT id, left_id, right_id, answer, teacher, created FROM comparisons"
+            " WHERE id > ? ORDER BY id",
+            (after_id,),
+        ).fetchall()
+        return [
+            Comparison(left_id=r[1], right_id=r[2], answer=Answer(r[3]), teacher=r[4],
+                       created=r[5], id=r[0])
+            for r in rows
+        ]
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM comparisons").fetchone()[0])
+
+    def segments(self, ids: Iterable[int]) -> dict[int, Segment]:
+        ids = sorted(set(int(i) for i in ids))
+        out: dict[int, Segment] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT id, obs, acts, true_rewards, render_states FROM segments WHERE id IN ({marks})",
+                chunk,
+            ):
+                out[row[0]] = Segment(id=row[0], obs=_from_blob(row[1]), acts=_from_blob(row[2]),
+                                      true_rewards=_from_blob(row[3]), render_states=_from_blob(row[4]))
+        missing = set(ids) - set(out)
+        if missing:
+            raise KeyError(f"store {self.path} lacks segments {sorted(missing)[:5]}")
+        return out
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]

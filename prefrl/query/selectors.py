@@ -1,0 +1,75 @@
+"""Query selectors: which segment pairs to show the teacher.
+
+Both sample candidate pairs uniformly from the segments in the buffer. `DisagreementSelector`
+then keeps the pairs whose predicted preference probability varies most across ensemble members
+(the paper's crude active-learning rule); `RandomSelector` keeps the first ones (the ablation).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from prefrl.reward.ensemble import segment_returns
+from prefrl.segments import SegmentBuffer
+
+
+def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_pairs, 2) segment ids, two distinct segments per pair."""
+    ids = buffer.live_ids()
+    if len(ids) < 2:
+        raise ValueError("need at least two segments in the buffer to form a pair")
+    first = rng.integers(0, len(ids), size=n_pairs)
+    # Offset by 1..len-1 so the second differs from the first, still uniform over the others.
+    second = (first + rng.integers(1, len(ids), size=n_pairs)) % len(ids)
+    return np.stack([ids[first], ids[second]], axis=1)
+
+
+@torch.no_grad()
+def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarray) -> np.ndarray:
+    """Variance across members of P[left > right] for each pair, (n_pairs,)."""
+    unique, inverse = np.unique(pairs, return_inverse=True)
+    obs, acts, _ = buffer.batch(unique)
+    returns = segment_returns(model, torch.as_tensor(obs), torch.as_tensor(acts))  # (M, U)
+    inverse = torch.as_tensor(inverse.reshape(pairs.shape))
+    p_left = torch.sigmoid(returns[:, inverse[:, 0]] - returns[:, inverse[:, 1]])
+    return p_left.var(0, unbiased=False).numpy()
+
+
+class QuerySelector(Protocol):
+    def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
+        """(n_queries, 2) segment ids to ask about."""
+
+
+class RandomSelector:
+    """Uniformly random pairs."""
+
+    def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
+        return sample_candidate_pairs(buffer, n_queries, rng)
+
+
+class DisagreementSelector:
+    """Sample `oversample` x n candidate pairs; keep the n with the highest member variance."""
+
+    def __init__(self, model: nn.Module, oversample: int = 10) -> None:
+        if oversample < 1:
+            raise ValueError(f"oversample must be at least 1, got {oversample}")
+        self.model = model
+        self.oversample = oversample
+
+    def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
+        candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng)
+        variance = preference_variance(self.model, buffer, candidates)
+        top = np.argsort(-variance, kind="stable")[:n_queries]
+        return candidates[top]
+
+
+def make_selector(name: str, model: nn.Module, oversample: int = 10) -> QuerySelector:
+    if name == "disagreement":
+        return DisagreementSelector(model, oversample)
+    if name == "random":
+        return RandomSelector()
+    raise ValueError(f"unknown query selector {name!r}; choose 'disagreement' or 'random'")

@@ -1,0 +1,126 @@
+"""Reward-model ensembles: every member evaluated in one batched forward pass.
+
+A reward model maps a batch of (observation, action) to `(n_members, batch)` rewards. A single
+net is an ensemble of one; nothing downstream special-cases it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class EnsembleLinear(nn.Module):
+    """`n_members` independent linear layers applied at once: (M, B, in) -> (M, B, out)."""
+
+    def __init__(self, n_members: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_members, in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(n_members, 1, out_features))
+        # Same initialisation as nn.Linear, drawn independently per member.
+        bound = 1.0 / math.sqrt(in_features)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class MLPRewardEnsemble(nn.Module):
+    """The paper's MuJoCo reward net, `n_members` times: (obs, act) -> 64 -> 64 -> scalar.
+
+    Inputs are standardised with statistics fitted on collected data (`fit_input_normalization`);
+    each member's output is shifted and scaled to zero mean and `reward_std` std on recent data
+    (`fit_output_normalization`), then members are averaged by `predict_reward`.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        n_members: int = 3,
+        hidden: Sequence[int] = (64, 64),
+        negative_slope: float = 0.01,
+        reward_std: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if n_members < 1:
+            raise ValueError(f"an ensemble needs at least one member, got {n_members}")
+        self.n_members = n_members
+        self.obs_dim = obs_dim
+        self.act_dim = act_dim
+        self.reward_std = reward_std
+        sizes = [obs_dim + act_dim, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [EnsembleLinear(n_members, a, b), nn.LeakyReLU(negative_slope)]
+        layers.append(EnsembleLinear(n_members, sizes[-1], 1))
+        self.net = nn.Sequential(*layers)
+        self.register_buffer("in_mean", torch.zeros(obs_dim + act_dim))
+        self.register_buffer("in_std", torch.ones(obs_dim + act_dim))
+        self.register_buffer("out_mean", torch.zeros(n_members))
+        self.register_buffer("out_std", torch.ones(n_members))
+
+    def features(self, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
+        """Concatenate flattened obs and actions over the last axis; leading axes are kept."""
+        lead = acts.shape[:-1]
+        obs = obs.reshape(*lead, -1).float()
+        return (torch.cat([obs, acts.float()], dim=-1) - self.in_mean) / self.in_std
+
+    def raw(self, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
+        """Unnormalised rewards. Inputs (B, ...) are shared by all members; inputs with a leading
+        member axis (M, B, ...) give each member its own batch. Returns (M, B)."""
+        x = self.features(obs, acts)
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.n_members, -1, -1)
+        return self.net(x).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
+        """Normalised per-member rewards, (M, B)."""
+        raw = self.raw(obs, acts)
+        shape = (-1,) + (1,) * (raw.dim() - 1)
+        return (raw - self.out_mean.view(shape)) / self.out_std.view(shape) * self.reward_std
+
+    @torch.inference_mode()
+    def predict_reward(self, obs: np.ndarray, acts: np.ndarray) -> np.ndarray:
+        """The reward the agent sees: normalised member rewards averaged, as float32 numpy (B,)."""
+        r = self(torch.as_tensor(obs), torch.as_tensor(acts))
+        return r.mean(0).numpy()
+
+    @torch.inference_mode()
+    def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray) -> None:
+        x = torch.cat([torch.as_tensor(obs).reshape(len(acts), -1).float(),
+                       torch.as_tensor(acts).float()], dim=-1)
+        self.in_mean.copy_(x.mean(0))
+        self.in_std.copy_(x.std(0).clamp_min(1e-6))
+
+    @torch.inference_mode()
+    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray) -> None:
+        """Each member independently to zero mean, unit std (times `reward_std`) on this data."""
+        raw = self.raw(torch.as_tensor(obs), torch.as_tensor(acts))
+        self.out_mean.copy_(raw.mean(1))
+        self.out_std.copy_(raw.std(1).clamp_min(1e-8))
+
+
+def segment_returns(
+    model: nn.Module,
+    obs: torch.Tensor,
+    acts: torch.Tensor,
+    per_member: bool = False,
+    normalized: bool = False,
+) -> torch.Tensor:
+    """Summed (undiscounted) predicted reward of each segment, per member: (M, N).
+
+    `obs`/`acts` are (N, L, ...) shared by all members, or (M, N, L, ...) with `per_member=True`.
+    """
+    lead = 2 if per_member else 1
+    n_steps = acts.shape[lead]
+    n_segments = acts.shape[lead - 1]
+    flat_obs = obs.reshape(*obs.shape[: lead - 1], n_segments * n_steps, *obs.shape[lead + 1:])
+    flat_acts = acts.reshape(*acts.shape[: lead - 1], n_segments * n_steps, acts.shape[-1])
+    rewards = model(flat_obs, flat_acts) if normalized else model.raw(flat_obs, flat_acts)
+    return rewards.view(model.n_members, n_segments, n_steps).sum(-1)

@@ -1,0 +1,165 @@
+"""Bradley-Terry training of a reward ensemble, with bootstrap and adaptive L2 (the paper's recipe).
+
+P[left > right] = sigmoid(sum r(left) - sum r(right)), no discounting, mixed with a fixed chance
+that the teacher answered uniformly at random; cross-entropy against the answer (0.5 for equal).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.ensemble import EnsembleLinear, segment_returns
+
+
+@dataclass
+class RewardTrainerConfig:
+    lr: float = 1e-3
+    """Adam learning rate."""
+    batch_size: int = 64
+    """Comparisons per member per gradient step."""
+    epochs_per_round: float = 8.0
+    """Passes over the label set at each reward-model update (bounded by min/max_steps)."""
+    min_steps: int = 50
+    """Fewest gradient steps per update, so that a small label set still gets trained."""
+    max_steps: int = 400
+    """Most gradient steps per update, so that a large label set cannot stall the agent."""
+    random_answer_prob: float = 0.1
+    """Assumed chance that the teacher answered uniformly at random (the paper: 10%)."""
+    l2_init: float = 1e-4
+    """Starting L2 coefficient on weights (per member)."""
+    adaptive_l2: bool = True
+    """Adapt each member's L2 to keep validation loss within `l2_band` x training loss."""
+    l2_band: tuple[float, float] = (1.1, 1.5)
+    """The paper's band for validation/training loss."""
+    l2_factor: float = 2.0
+    """Multiplicative step for the L2 coefficient."""
+
+
+class RewardTrainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        dataset: PreferenceDataset,
+        config: RewardTrainerConfig | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.dataset = dataset
+        self.config = config or RewardTrainerConfig()
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=self.config.lr)
+        self.l2 = torch.full((model.n_members,), self.config.l2_init)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _bt_loss(self, r_left: torch.Tensor, r_right: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Elementwise cross-entropy under the noisy Bradley-Terry model."""
+        eps = self.config.random_answer_prob
+        delta = r_left - r_right
+        # log((1-eps) sigmoid(d) + eps/2), computed stably from logsigmoid.
+        log_half_eps = math.log(eps / 2) if eps > 0 else -math.inf
+        log_p = torch.logaddexp(math.log1p(-eps) + nn.functional.logsigmoid(delta),
+                                torch.full_like(delta, log_half_eps))
+        log_q = torch.logaddexp(math.log1p(-eps) + nn.functional.logsigmoid(-delta),
+                                torch.full_like(delta, log_half_eps))
+        return -(target * log_p + (1 - target) * log_q)
+
+    def _weight_norms(self) -> torch.Tensor:
+        return sum(m.weight.pow(2).sum(dim=(1, 2)) for m in self.model.modules()
+                   if isinstance(m, EnsembleLinear))
+
+    def train_round(self, epochs: float | None = None) -> dict[str, float]:
+        """One reward-model update over the current label set; returns metrics."""
+        cfg = self.config
+        if len(self.dataset) == 0:
+            return {}
+        data = self.dataset.tensors()
+        n = len(self.dataset)
+        steps = max(cfg.min_steps, math.ceil((epochs or cfg.epochs_per_round) * n / cfg.batch_size))
+        if epochs is None:  # an explicit epoch count (pretraining) is not capped
+            steps = min(steps, max(cfg.max_steps, cfg.min_steps))
+        weights = data["weights"]
+        # A member whose bootstrap drew nothing yet trains on everything rather than nothing.
+        weights = torch.where(weights.sum(1, keepdim=True) > 0, weights, torch.ones_like(weights))
+        self.model.train()
+        for _ in range(steps):
+            idx = torch.multinomial(weights, cfg.batch_size, replacement=True, generator=self.generator)
+            loss = self._member_losses(data, idx).sum() + (self.l2 * self._weight_norms()).sum()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        self.model.eval()
+        metrics = self._evaluate(data)
+        metrics["reward/train_steps"] = steps
+        return metrics
+
+    def _member_losses(self, data: dict[str, torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
+        """Mean BT loss per member over its own comparison indices idx (M, B)."""
+        left, right = data["left"][idx], data["right"][idx]
+        both = torch.cat([left, right], dim=1)
+        returns = segment_returns(self.model, data["seg_obs"][both], data["seg_acts"][both],
+                                  per_member=True)
+        r_left, r_right = returns.split(idx.shape[1], dim=1)
+        return self._bt_loss(r_left, r_right, data["target"][idx]).mean(1)
+
+    @torch.no_grad()
+    def _evaluate(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
+        """In-bag and out-of-bag (held-out, 1/e) loss and accuracy; adapts L2 from their ratio."""
+        returns = segment_returns(self.model, data["seg_obs"], data["seg_acts"])  # (M, S)
+        r_left, r_right = returns[:, data["left"]], returns[:, data["right"]]
+        target = data["target"]
+        losses = self._bt_loss(r_left, r_right, target)  # (M, N)
+        in_bag = data["weights"] > 0
+        n_out = (~in_bag).sum(1)
+        train_loss = (losses * data["weights"]).sum(1) / data["weights"].sum(1).clamp_min(1)
+        val_loss = (losses * ~in_bag).sum(1) / n_out.clamp_min(1)
+        decided = target != 0.5
+        correct = ((r_left > r_right) == (target > 0.5)) & decided
+        oob = ~in_bag & decided
+        metrics = {
+            "reward/train_loss": float(train_loss.mean()),
+            "reward/labels": float(len(target)),
+            "reward/train_accuracy": float((correct & in_bag).sum() / (in_bag & decided).sum().clamp_min(1)),
+        }
+        if int(n_out.min()) > 0:
+            metrics["reward/val_loss"] = float(val_loss.mean())
+            if int(oob.sum()) > 0:
+                metrics["reward/val_accuracy"] = float((correct & oob).sum() / oob.sum())
+            if self.config.adaptive_l2:
+                ratio = val_loss / train_loss.clamp_min(1e-8)
+                low, high = self.config.l2_band
+                f = self.config.l2_factor
+                self.l2 = torch.where(ratio > high, self.l2 * f, torch.where(ratio < low, self.l2 / f, self.l2))
+                self.l2 = self.l2.clamp(1e-8, 1.0)
+        metrics["reward/l2"] = float(self.l2.mean())
+        return metrics
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "l2": self.l2,
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.l2 = state["l2"]
+        self.generator.set_state(state["generator"])
+
+
+@torch.no_grad()
+def preference_accuracy(model: nn.Module, left_obs, left_acts, right_obs, right_acts, target) -> float | None:
+    """Share of decided comparisons (not 'equal') where the ensemble mean prefers the right side.
+
+    Returns None when there are no decided comparisons."""
+    target = torch.as_tensor(np.asarray(target, dtype=np.float32))
+    decided = target != 0.5
+    if int(decided.sum()) == 0:
+        return None
+    r_left = segment_returns(model, torch.as_tensor(left_obs), torch.as_tensor(left_acts),
+                             normalized=True).mean(0)
+    r_right = segment_returns(model, torch.as_tensor(right_obs), torch.as_tensor(right_acts),
+                              normalized=True).mean(0)
+    correct = (r_left > r_right) == (target > 0.5)
+    return float((correct & decided).sum() / decided.sum())

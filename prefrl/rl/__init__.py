@@ -1,0 +1,1 @@
+"""SB3 integration: the reward wrapper, the callback, the training orchestrator."""

@@ -1,0 +1,89 @@
+"""The SB3 callback that runs the preference side of the loop while PPO trains."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm import tqdm
+
+from prefrl.query.schedule import LabelSchedule
+from prefrl.rl.learner import PreferenceLearner
+from prefrl.rl.reward_wrapper import LearnedRewardVecEnv
+
+
+class PreferenceCallback(BaseCallback):
+    """Each env step: segments are collected. Every `update_every` env steps (at the end of a
+    rollout): labels are asked up to the schedule's target, the reward model retrained, and the
+    run's metrics recorded to SB3's logger (CSV and TensorBoard)."""
+
+    def __init__(
+        self,
+        learner: PreferenceLearner,
+        reward_env: LearnedRewardVecEnv,
+        schedule: LabelSchedule,
+        update_every: int,
+        online_start: int,
+        started_at: float,
+        on_checkpoint: Callable[[], None] | None = None,
+        checkpoint_every: int = 0,
+        progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.learner = learner
+        self.reward_env = reward_env
+        self.schedule = schedule
+        self.update_every = update_every
+        self.online_start = online_start
+        self.started_at = started_at
+        self.on_checkpoint = on_checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self._last_update = online_start
+        self._last_checkpoint = online_start
+        self._bar: tqdm | None = None
+
+    def _on_training_start(self) -> None:
+        self._bar = tqdm(total=self.schedule.total_timesteps, initial=self.model.num_timesteps,
+                         unit="step", unit_scale=True, dynamic_ncols=True, mininterval=1.0,
+                         disable=not self.progress, desc="train")
+
+    def _on_step(self) -> bool:
+        self.learner.observe(self.reward_env.last_step)
+        if self._bar is not None:
+            self._bar.update(self.training_env.num_envs)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        step = self.model.num_timesteps
+        if step - self._last_update >= self.update_every or step >= self.schedule.total_timesteps:
+            self._last_update = step
+            wanted = self.schedule.target(step, self.online_start)
+            self.learner.ask(min(wanted, self.schedule.total_labels) - self.learner.labels_asked)
+            self.learner.update_reward_model()
+        self.record_metrics()
+        if self.on_checkpoint and self.checkpoint_every and step - self._last_checkpoint >= self.checkpoint_every:
+            self._last_checkpoint = step
+            self.on_checkpoint()
+
+    def record_metrics(self) -> None:
+        step = self.model.num_timesteps
+        episodes = list(self.reward_env.episode_returns)[-2 * self.training_env.num_envs:]
+        self.logger.record("charts/env_steps", step)
+        self.logger.record("charts/labels", self.learner.labels_asked)
+        if episodes:
+            true, pred = np.array(episodes).T
+            self.logger.record("charts/true_return", float(true.mean()))
+            self.logger.record("charts/pred_return", float(pred.mean()))
+        self.logger.record("charts/steps_per_second", step / max(time.time() - self.started_at, 1e-9))
+        for key, value in self.learner.metrics.items():
+            self.logger.record(key, value)
+        if self._bar is not None and episodes:
+            self._bar.set_postfix(labels=self.learner.labels_asked, true_return=f"{true.mean():.0f}",
+                                  refresh=False)
+
+    def _on_training_end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

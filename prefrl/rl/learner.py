@@ -1,0 +1,105 @@
+"""The preference side of the loop, free of SB3: segments in, queries out, reward model updated.
+
+`PreferenceLearner.observe` takes each env step; `ask` picks pairs, gets answers and commits them
+to the store before anything uses them; `update_reward_model` retrains and renormalises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from prefrl.preferences import PreferenceStore
+from prefrl.query.selectors import QuerySelector
+from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.ensemble import segment_returns
+from prefrl.reward.trainer import RewardTrainer, preference_accuracy
+from prefrl.rl.reward_wrapper import StepRecord
+from prefrl.segments import SegmentBuffer, SegmentCollector
+from prefrl.teachers.base import Teacher
+
+NORMALIZATION_SEGMENTS = 500
+"""Segments sampled from the buffer to fit input/output normalisation and to measure correlation."""
+
+
+class PreferenceLearner:
+    def __init__(
+        self,
+        model: nn.Module,
+        buffer: SegmentBuffer,
+        n_envs: int,
+        selector: QuerySelector,
+        teacher: Teacher,
+        store: PreferenceStore,
+        dataset: PreferenceDataset,
+        trainer: RewardTrainer,
+        rng: np.random.Generator,
+    ) -> None:
+        self.model = model
+        self.buffer = buffer
+        self.collector = SegmentCollector(buffer, n_envs)
+        self.selector = selector
+        self.teacher = teacher
+        self.store = store
+        self.dataset = dataset
+        self.trainer = trainer
+        self.rng = rng
+        self.labels_asked = store.count()
+        self.pending_train = False
+        self.metrics: dict[str, float] = {}
+
+    def observe(self, step: StepRecord) -> None:
+        states = None
+        if self.buffer.render_states.shape[-1]:
+            states = np.stack([info["render_state"] for info in step.infos])
+        self.collector.observe(step.obs, step.actions, step.true_rewards, step.dones, states)
+
+    def ask(self, n_queries: int) -> int:
+        """Select `n_queries` pairs, get the teacher's answers, commit them. Returns labels stored."""
+        if n_queries <= 0:
+            return 0
+        ids = self.selector.select(self.buffer, n_queries, self.rng)
+        pairs = [(self.buffer.get(a), self.buffer.get(b)) for a, b in ids]
+        answers = self.teacher.answer(pairs)
+        self.store.add_comparisons(pairs, answers, self.teacher.name)  # acknowledged from here on
+        self.labels_asked += len(pairs)
+        # These labels are unseen by the current model: its accuracy on them is a held-out figure.
+        targets = [a.target for a in answers]
+        keep = [i for i, t in enumerate(targets) if t is not None]
+        if keep:
+            left_obs, left_acts, _ = self.buffer.batch(ids[keep, 0])
+            right_obs, right_acts, _ = self.buffer.batch(ids[keep, 1])
+            acc = preference_accuracy(self.model, left_obs, left_acts, right_obs, right_acts,
+                                      [targets[i] for i in keep])
+            if acc is not None:
+                self.metrics["reward/heldout_accuracy"] = acc
+        if self.dataset.add(pairs, answers):
+            self.pending_train = True
+        return len(pairs)
+
+    def _normalization_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids = self.buffer.live_ids()
+        if len(ids) > NORMALIZATION_SEGMENTS:
+            ids = np.sort(self.rng.choice(ids, NORMALIZATION_SEGMENTS, replace=False))
+        return self.buffer.batch(ids)
+
+    def update_reward_model(self, epochs: float | None = None) -> dict[str, float]:
+        """Retrain on every label so far, then renormalise on recent segments."""
+        if not self.pending_train:
+            return {}
+        obs, acts, true_rewards = self._normalization_sample()
+        flat_obs = obs.reshape(-1, *obs.shape[2:])
+        flat_acts = acts.reshape(-1, acts.shape[-1])
+        self.model.fit_input_normalization(flat_obs, flat_acts)
+        metrics = self.trainer.train_round(epochs)
+        self.model.fit_output_normalization(flat_obs, flat_acts)
+        with torch.no_grad():
+            predicted = segment_returns(self.model, torch.as_tensor(obs), torch.as_tensor(acts),
+                                        normalized=True).mean(0).numpy()
+        true = true_rewards.sum(1)
+        if len(true) > 2 and true.std() > 0 and predicted.std() > 0:
+            metrics["reward/return_corr"] = float(np.corrcoef(predicted, true)[0, 1])
+        self.pending_train = False
+        self.metrics.update(metrics)
+        return metrics

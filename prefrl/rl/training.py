@@ -1,0 +1,193 @@
+"""The training orchestrator: check the plan, make the run folder, run the loop, save everything.
+
+Reads top to bottom as the paper's loop: (1) the random initial policy's segments get the first
+share of labels and the reward model its first fit; (2) PPO optimises the learned reward while a
+callback collects segments, asks for labels on the schedule and retrains the ensemble.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.vec_env import VecNormalize
+
+from prefrl.config import ConfigError, TrainConfig
+from prefrl.plotting import plot_learning_curve
+from prefrl.preferences import PreferenceStore
+from prefrl.query.schedule import LabelSchedule
+from prefrl.query.selectors import make_selector
+from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.ensemble import MLPRewardEnsemble
+from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
+from prefrl.rl.callback import PreferenceCallback
+from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
+from prefrl.rl.learner import PreferenceLearner
+from prefrl.rl.reward_wrapper import LearnedRewardVecEnv
+from prefrl.run_dir import create_run_dir
+from prefrl.segments import SegmentBuffer
+from prefrl.teachers.oracle import SyntheticOracle
+from prefrl_envs import env_exists, known_env_ids, make_task, task_info
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything decided before any file is written."""
+
+    config: TrainConfig
+    segment_length: int
+    ppo: PPOHyperparams
+    schedule: LabelSchedule
+    initial_segments: int
+    initial_steps: int
+    obs_shape: tuple[int, ...]
+    act_dim: int
+    state_dim: int
+
+
+def _segments_per_env(steps: int, segment_length: int, episode_steps: int | None) -> int:
+    """Whole segments one env yields in `steps` steps when segments never cross an episode end."""
+    if not episode_steps:
+        return steps // segment_length
+    return (steps // episode_steps) * (episode_steps // segment_length) + (steps % episode_steps) // segment_length
+
+
+def _steps_for_segments(n_segments: int, segment_length: int, episode_steps: int | None) -> int:
+    """Steps one env needs to yield `n_segments` (assuming full-length episodes)."""
+    if not episode_steps:
+        return n_segments * segment_length
+    per_episode = episode_steps // segment_length
+    episodes, rest = divmod(n_segments, per_episode)
+    return episodes * episode_steps + rest * segment_length
+
+
+def plan_run(config: TrainConfig) -> RunPlan:
+    """Validate the whole configuration against the task; raise ConfigError on bad input."""
+    config.validate()
+    if not env_exists(config.env):
+        close = difflib.get_close_matches(config.env, known_env_ids(), n=3)
+        hint = ", ".join(close or ["HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5"])
+        raise ConfigError(f"unknown env id {config.env!r}; use a registered Gymnasium id such as {hint}")
+    info = task_info(config.env)
+    probe = make_task(config.env)
+    obs_space, act_space = probe.observation_space, probe.action_space
+    probe.close()
+    if not isinstance(act_space, gym.spaces.Box) or not isinstance(obs_space, gym.spaces.Box):
+        raise ConfigError(f"env {config.env!r} needs Box observations and actions for the MLP reward model")
+    length = config.segment_length or info.default_segment_length
+    episode = info.max_episode_steps
+    if episode and length > episode:
+        raise ConfigError(f"--segment-length {length} exceeds the env's {episode}-step episodes; lower it")
+    ppo = ppo_hyperparams(config.env, config.n_envs)
+    schedule = LabelSchedule(config.labels, config.timesteps, config.initial_label_fraction,
+                             config.schedule_horizon)
+    available = ppo.n_envs * _segments_per_env(config.timesteps // ppo.n_envs, length, episode)
+    if 2 * config.labels > available:
+        raise ConfigError(
+            f"--labels {config.labels} cannot be spent in --timesteps {config.timesteps}: the run yields "
+            f"at most {available} segments of {length} steps and each label needs two; "
+            f"lower --labels to {available // 2} or raise --timesteps")
+    initial_segments = max(2, 2 * schedule.initial_labels)
+    initial_steps = ppo.n_envs * _steps_for_segments(math.ceil(initial_segments / ppo.n_envs), length, episode)
+    rollout = ppo.n_envs * ppo.n_steps
+    if initial_steps + rollout > config.timesteps:
+        raise ConfigError(
+            f"--labels {config.labels} asks {schedule.initial_labels} labels up front, which need about "
+            f"{initial_steps} steps of the random policy, leaving less than one PPO rollout ({rollout} steps) "
+            f"of --timesteps {config.timesteps}; raise --timesteps or lower --labels")
+    return RunPlan(config, length, ppo, schedule, initial_segments, initial_steps,
+                   tuple(obs_space.shape), int(np.prod(act_space.shape)), info.state_dim)
+
+
+def train(config: TrainConfig) -> Path:
+    """Run the whole preference loop; returns the run folder."""
+    plan = plan_run(config)
+    run_dir = create_run_dir(config)
+    started = time.time()
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.torch_threads)
+    rng = np.random.default_rng(config.seed)
+    hp = plan.ppo
+
+    model = MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=config.ensemble_size)
+    raw_env = make_vec_env(lambda: make_task(config.env), n_envs=hp.n_envs, seed=config.seed)
+    reward_env = LearnedRewardVecEnv(raw_env, model.predict_reward)
+    env = VecNormalize(reward_env, norm_obs=hp.normalize_obs, norm_reward=hp.normalize_reward, gamma=hp.gamma)
+    agent = PPO("MlpPolicy", env, seed=config.seed, device="cpu", verbose=0, **hp.ppo_kwargs())
+    agent.set_logger(configure(str(run_dir), ["csv", "tensorboard"]))
+
+    store = PreferenceStore(run_dir / "preferences.sqlite")
+    dataset = PreferenceDataset(config.ensemble_size, rng, config.label_buffer)
+    trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
+        lr=config.reward_lr, epochs_per_round=config.reward_epochs,
+        random_answer_prob=config.random_answer_prob), seed=config.seed)
+    buffer = SegmentBuffer(config.segment_buffer, plan.segment_length, plan.obs_shape,
+                           np.float32, plan.act_dim, plan.state_dim)
+    learner = PreferenceLearner(model, buffer, hp.n_envs, make_selector(config.query_selector, model,
+                                config.oversample), SyntheticOracle(), store, dataset, trainer, rng)
+
+    def checkpoint() -> None:
+        save_checkpoint(run_dir, agent, env, model, trainer, learner.labels_asked)
+
+    # (1) The random initial policy: its segments get the first share of the label budget.
+    obs = env.reset()
+    steps = 0
+    dones = np.ones(hp.n_envs, dtype=bool)
+    while len(buffer) < plan.initial_segments:
+        if steps >= config.timesteps - hp.n_envs * hp.n_steps:
+            store.close()
+            env.close()
+            shutil.rmtree(run_dir)  # no label was asked yet: leave nothing half-written
+            raise ConfigError(
+                f"episodes of {config.env} end before {plan.initial_segments} segments of "
+                f"{plan.segment_length} steps fill; lower --segment-length or --labels")
+        actions, _ = agent.predict(obs, deterministic=False)
+        obs, _, dones, _ = env.step(actions)
+        learner.observe(reward_env.last_step)
+        steps += hp.n_envs
+
+    try:
+        learner.ask(plan.schedule.initial_labels)
+        learner.update_reward_model()
+        # (2) PPO on the learned reward, continuing the same episodes.
+        agent.num_timesteps = steps
+        agent._last_obs = obs
+        agent._last_episode_starts = dones
+        callback = PreferenceCallback(learner, reward_env, plan.schedule, config.update_every,
+                                      online_start=steps, started_at=started, on_checkpoint=checkpoint,
+                                      checkpoint_every=config.checkpoint_every, progress=config.progress)
+        agent.learn(config.timesteps - steps, callback=callback, reset_num_timesteps=False)
+    finally:
+        checkpoint()
+        store.close()
+        env.close()
+        plot_learning_curve(run_dir)
+    return run_dir
+
+
+def save_checkpoint(run_dir: Path, agent: PPO, env: VecNormalize, model: torch.nn.Module,
+                    trainer: RewardTrainer, labels: int) -> None:
+    """Write the checkpoint beside the old one, then swap, so a crash never leaves a broken one."""
+    final = run_dir / "checkpoint"
+    tmp = run_dir / "checkpoint.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    agent.save(tmp / "policy.zip")
+    env.save(str(tmp / "vecnormalize.pkl"))
+    torch.save({"model": model.state_dict(), "trainer": trainer.state_dict(),
+                "num_timesteps": agent.num_timesteps, "labels": labels}, tmp / "reward_model.pt")
+    old = run_dir / "checkpoint.old"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
