@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium as gym
+import mujoco
 import numpy as np
+
+
+def _forward_mujoco_warning(message: str) -> None:
+    # Gymnasium's HalfCheetah XML uses an attribute that MuJoCo 4 deprecates; that notice is for
+    # Gymnasium's maintainers, not our users. Every other MuJoCo warning goes through `warnings`.
+    if "settotalmass" not in message:
+        warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+
+mujoco.set_mju_user_warning(_forward_mujoco_warning)
 
 
 def is_mujoco(env: gym.Env) -> bool:

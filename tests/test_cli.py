@@ -1,0 +1,107 @@
+import csv
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prefrl.cli import main
+
+REQUIRED_COLUMNS = {
+    "charts/true_return", "charts/pred_return", "charts/labels", "charts/steps_per_second",
+    "charts/env_steps", "reward/heldout_accuracy", "reward/return_corr",
+}
+
+
+def run_folders(runs: Path) -> list[Path]:
+    return sorted(p for p in runs.iterdir() if p.is_dir()) if runs.exists() else []
+
+
+def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
+    runs = tmp_path / "runs"
+    proc = subprocess.run(
+        [shutil.which("prefrl") or sys.executable, *([] if shutil.which("prefrl") else ["-m", "prefrl.cli"]),
+         "train", "--env", "HalfCheetah-v5", "--timesteps", "4000", "--labels", "10", "--n-envs", "2",
+         "--update-every", "1000", "--seed", "3", "--name", "e2e", "--runs-dir", str(runs), "--no-progress"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = run_folders(runs)
+    assert run.name.startswith("HalfCheetah-v5__e2e__3__")
+    config = json.loads((run / "config.json").read_text())
+    assert config["labels"] == 10 and config["env"] == "HalfCheetah-v5"
+
+    db = sqlite3.connect(run / "preferences.sqlite")
+    comparisons = db.execute("SELECT left_id, right_id, answer, teacher, created FROM comparisons").fetchall()
+    assert len(comparisons) == 10
+    assert all(c[3] == "oracle" and c[2] in ("left", "right", "equal") and c[4] > 0 for c in comparisons)
+    segment_ids = {row[0] for row in db.execute("SELECT id FROM segments")}
+    assert {c[0] for c in comparisons} | {c[1] for c in comparisons} <= segment_ids
+    (length,) = db.execute("SELECT DISTINCT length FROM segments").fetchone()
+    assert length == 30  # 1.5 s at HalfCheetah's dt of 0.05 s
+    db.close()
+
+    with (run / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert REQUIRED_COLUMNS <= set(rows[0])
+    assert any(r["charts/true_return"] for r in rows)
+    assert float(rows[-1]["charts/env_steps"]) >= 4000
+    assert float(rows[-1]["charts/labels"]) == 10
+    assert list(run.glob("events.out.tfevents.*")), "no TensorBoard log"
+    for name in ("policy.zip", "vecnormalize.pkl", "reward_model.pt"):
+        assert (run / "checkpoint" / name).stat().st_size > 0
+    png = (run / "learning_curve.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def expect_usage_error(capsys, argv, fragment, runs):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    assert err.startswith("prefrl train: error:") and fragment in err, err
+    assert run_folders(runs) == []
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--env", "HalfCheeta-v5"], "unknown env id 'HalfCheeta-v5'"),
+    (["--timesteps", "0"], "--timesteps must be positive"),
+    (["--labels", "-5"], "--labels must be positive"),
+    (["--labels", "5000", "--timesteps", "20000"], "cannot be spent"),
+    (["--labels", "60", "--timesteps", "4000", "--n-envs", "2", "--initial-label-fraction", "1"],
+     "leaving less than one PPO rollout"),
+])
+def test_bad_input_gives_one_line_error_exit_2_and_no_run_folder(tmp_path, capsys, flags, fragment):
+    runs = tmp_path / "runs"
+    expect_usage_error(capsys, ["train", "--runs-dir", str(runs), "--no-progress", *flags], fragment, runs)
+
+
+def test_unwritable_run_folder_is_a_usage_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    runs = blocker / "runs"  # cannot be created under a file, even by root
+    expect_usage_error(capsys, ["train", "--runs-dir", str(runs), "--timesteps", "4000", "--labels", "4",
+                                "--n-envs", "2", "--no-progress"], "choose a writable --runs-dir", tmp_path / "none")
+
+
+def test_console_command_exits_2_on_bad_input(tmp_path):
+    cmd = shutil.which("prefrl")
+    argv = [cmd] if cmd else [sys.executable, "-m", "prefrl.cli"]
+    proc = subprocess.run([*argv, "train", "--env", "NoSuchEnv-v0", "--runs-dir", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "unknown env id" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_every_train_flag_has_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    from prefrl.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    for action in train._actions:
+        assert action.help, f"{action.option_strings} has no help"
+    assert "--labels" in out and "--timesteps" in out

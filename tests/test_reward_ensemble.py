@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+import torch
+
+from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.ensemble import MLPRewardEnsemble, segment_returns
+from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig, preference_accuracy
+from prefrl.segments import Segment
+from prefrl.teachers.oracle import SyntheticOracle
+
+OBS, ACT, L = 4, 2, 10
+
+
+def true_reward(obs, acts):
+    """A known nonlinear reward of (obs, action)."""
+    return np.sin(2 * obs[..., 0]) + obs[..., 1] * obs[..., 2] - 0.5 * acts[..., 0] ** 2 + np.abs(obs[..., 3])
+
+
+def random_segments(rng, n, start_id=0):
+    segs = []
+    for i in range(n):
+        # a random walk, so segments differ in the states they visit as real rollouts do
+        obs = np.cumsum(rng.normal(0, 0.3, size=(L, OBS)), axis=0) + rng.normal(0, 1, size=OBS)
+        acts = rng.uniform(-1, 1, size=(L, ACT))
+        segs.append(Segment(start_id + i, obs.astype(np.float32), acts.astype(np.float32),
+                            true_reward(obs, acts).astype(np.float32), np.zeros((L, 0))))
+    return segs
+
+
+def pairs_of(segs, rng, n):
+    idx = rng.integers(0, len(segs), size=(n, 2))
+    idx = idx[idx[:, 0] != idx[:, 1]]
+    return [(segs[a], segs[b]) for a, b in idx]
+
+
+def test_ensemble_output_shapes_and_per_member_inputs():
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    assert model(torch.zeros(5, OBS), torch.zeros(5, ACT)).shape == (3, 5)
+    # each member its own batch
+    assert model.raw(torch.randn(3, 7, OBS), torch.randn(3, 7, ACT)).shape == (3, 7)
+    assert segment_returns(model, torch.zeros(6, L, OBS), torch.zeros(6, L, ACT)).shape == (3, 6)
+    assert model.predict_reward(np.zeros((5, OBS)), np.zeros((5, ACT))).shape == (5,)
+    # members differ (independent initialisation)
+    r = model.raw(torch.randn(50, OBS), torch.randn(50, ACT))
+    assert not torch.allclose(r[0], r[1])
+
+
+def test_output_normalisation_gives_each_member_zero_mean_unit_std():
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3, reward_std=0.05)
+    obs, acts = np.random.default_rng(0).normal(size=(2000, OBS)), np.random.default_rng(1).normal(size=(2000, ACT))
+    model.fit_input_normalization(obs, acts)
+    model.fit_output_normalization(obs, acts)
+    r = model(torch.as_tensor(obs), torch.as_tensor(acts))
+    assert torch.allclose(r.mean(1), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(r.std(1), torch.full((3,), 0.05), rtol=1e-3)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ensemble_recovers_a_known_nonlinear_reward(seed):
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    train_segs = random_segments(rng, 400)
+    test_segs = random_segments(rng, 200, start_id=1000)
+    oracle = SyntheticOracle()
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    data = PreferenceDataset(3, rng)
+    train_pairs = pairs_of(train_segs, rng, 1000)
+    data.add(train_pairs, oracle.answer(train_pairs))
+    all_obs = np.concatenate([s.obs for s in train_segs])
+    all_acts = np.concatenate([s.acts for s in train_segs])
+    model.fit_input_normalization(all_obs, all_acts)
+    trainer = RewardTrainer(model, data, RewardTrainerConfig(), seed=seed)
+    for _ in range(6):
+        trainer.train_round()
+    model.fit_output_normalization(all_obs, all_acts)
+
+    held_out = pairs_of(test_segs, rng, 1000)
+    targets = [a.target for a in oracle.answer(held_out)]
+    stack = lambda side, key: np.stack([getattr(p[side], key) for p in held_out])  # noqa: E731
+    acc = preference_accuracy(model, stack(0, "obs"), stack(0, "acts"), stack(1, "obs"), stack(1, "acts"), targets)
+    assert acc >= 0.90, f"held-out agreement with the true preference only {acc:.3f}"
+
+
+def test_bootstrap_holds_out_about_one_in_e_per_member():
+    data = PreferenceDataset(3, np.random.default_rng(0))
+    segs = random_segments(np.random.default_rng(1), 50)
+    pairs = pairs_of(segs, np.random.default_rng(2), 3000)
+    data.add(pairs, SyntheticOracle().answer(pairs))
+    held_out = (data.tensors()["weights"] == 0).float().mean(1)
+    assert torch.allclose(held_out, torch.full((3,), np.exp(-1)), atol=0.03)
+
+
+def test_adaptive_l2_rises_on_an_overfitting_set():
+    rng = np.random.default_rng(0)
+    segs = random_segments(rng, 40)
+    pairs = pairs_of(segs, rng, 40)
+    # random answers: nothing to learn, so the members can only memorise their own bootstrap
+    answers = SyntheticOracle().answer([(b, a) if flip else (a, b) for (a, b), flip in
+                                        zip(pairs, rng.integers(0, 2, len(pairs)))])
+    data = PreferenceDataset(3, rng)
+    data.add(pairs, answers)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    trainer = RewardTrainer(model, data, RewardTrainerConfig(l2_init=1e-5, min_steps=200), seed=0)
+    start = trainer.l2.clone()
+    metrics = trainer.train_round()
+    assert metrics["reward/val_loss"] > 1.5 * metrics["reward/train_loss"]
+    assert bool((trainer.l2 > start).all())
+
+
+def test_dataset_fifo_keeps_most_recent_labels_only():
+    rng = np.random.default_rng(0)
+    segs = random_segments(rng, 30)
+    pairs = pairs_of(segs, rng, 25)
+    data = PreferenceDataset(2, rng, max_size=10)
+    data.add(pairs, SyntheticOracle().answer(pairs))
+    assert len(data) == 10
+    t = data.tensors()
+    assert t["seg_obs"].shape[0] <= 20
+    kept = {(p[0].id, p[1].id) for p in pairs[-10:]}
+    ids = list(data._segments)
+    assert {(ids[a], ids[b]) for a, b in zip(t["left"].tolist(), t["right"].tolist())} == kept
