@@ -41,7 +41,7 @@ class TrainConfig:
     schedule_horizon: float = opt(2e6, "h in the label rate h/(T+h) after T env steps.")
     update_every: int = opt(10_000, "Env steps between label requests and reward-model updates.")
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
-    reward_epochs: float = opt(8.0, "Passes over the label set per reward-model update.")
+    reward_epochs: float = opt(3.0, "Passes over the label set per reward-model update.")
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
     n_envs: int | None = opt(None, "Parallel envs; default from the PPO hyperparameter table.")

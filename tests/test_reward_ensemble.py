@@ -70,8 +70,8 @@ def test_ensemble_recovers_a_known_nonlinear_reward(seed):
     all_acts = np.concatenate([s.acts for s in train_segs])
     model.fit_input_normalization(all_obs, all_acts)
     trainer = RewardTrainer(model, data, RewardTrainerConfig(), seed=seed)
-    for _ in range(6):
-        trainer.train_round()
+    for _ in range(6):  # six updates of 8 passes each, as over a short run
+        trainer.train_round(epochs=8)
     model.fit_output_normalization(all_obs, all_acts)
 
     held_out = pairs_of(test_segs, rng, 1000)
@@ -119,3 +119,18 @@ def test_dataset_fifo_keeps_most_recent_labels_only():
     kept = {(p[0].id, p[1].id) for p in pairs[-10:]}
     ids = list(data._segments)
     assert {(ids[a], ids[b]) for a, b in zip(t["left"].tolist(), t["right"].tolist())} == kept
+
+
+def test_numpy_inference_matches_torch_and_follows_updates():
+    rng = np.random.default_rng(0)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    obs, acts = rng.normal(size=(64, OBS)), rng.normal(size=(64, ACT))
+    model.fit_input_normalization(obs, acts)
+    model.fit_output_normalization(obs, acts)
+    expected = model(torch.as_tensor(obs), torch.as_tensor(acts)).mean(0).detach().numpy()
+    np.testing.assert_allclose(model.predict_reward(obs, acts), expected, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        model.net[0].weight.mul_(2.0)
+    model.fit_output_normalization(obs, acts)  # every update ends here: the snapshot follows
+    expected = model(torch.as_tensor(obs), torch.as_tensor(acts)).mean(0).detach().numpy()
+    np.testing.assert_allclose(model.predict_reward(obs, acts), expected, rtol=1e-4, atol=1e-5)

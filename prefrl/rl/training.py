@@ -18,7 +18,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecNormalize
 
@@ -30,10 +29,10 @@ from prefrl.query.selectors import make_selector
 from prefrl.reward.dataset import PreferenceDataset
 from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
+from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import PreferenceCallback
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
-from prefrl.rl.reward_wrapper import LearnedRewardVecEnv
 from prefrl.run_dir import create_run_dir
 from prefrl.segments import SegmentBuffer
 from prefrl.teachers.oracle import SyntheticOracle
@@ -120,10 +119,7 @@ def train(config: TrainConfig) -> Path:
     hp = plan.ppo
 
     model = MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=config.ensemble_size)
-    raw_env = make_vec_env(lambda: make_task(config.env), n_envs=hp.n_envs, seed=config.seed)
-    reward_env = LearnedRewardVecEnv(raw_env, model.predict_reward)
-    env = VecNormalize(reward_env, norm_obs=hp.normalize_obs, norm_reward=hp.normalize_reward, gamma=hp.gamma)
-    agent = PPO("MlpPolicy", env, seed=config.seed, device="cpu", verbose=0, **hp.ppo_kwargs())
+    agent, env, reward_env = make_ppo(config.env, hp, config.seed, model.predict_reward)
     agent.set_logger(configure(str(run_dir), ["csv", "tensorboard"]))
 
     store = PreferenceStore(run_dir / "preferences.sqlite")
