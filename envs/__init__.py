@@ -1,5 +1,7 @@
 """prefrl's environment types and task definitions (installed as the package `prefrl_envs`).
 
+The paper's eight MuJoCo tasks are registered as `prefrl/<Task>-v0` (fixed-length episodes,
+termination as a penalty, no control cost in the true reward); raw Gymnasium ids work too.
 `make_task` builds one environment of a task by id and attaches what prefrl needs beside the
 observation (for MuJoCo the physics state per step); `task_info` tells the segment length and
 render-state size without keeping an env around.
@@ -12,6 +14,9 @@ from dataclasses import dataclass
 import gymnasium as gym
 
 from prefrl_envs.mujoco import PhysicsStateInfo, is_mujoco, set_physics_state
+from prefrl_envs.paper_mujoco import PAPER_TASKS, paper_id, register_paper_tasks
+
+register_paper_tasks()
 
 CLIP_SECONDS = 1.5
 """The paper's clip length in simulated seconds."""
@@ -49,19 +54,24 @@ def task_info(env_id: str) -> TaskInfo:
     try:
         dt = getattr(env.unwrapped, "dt", None)
         length = max(1, round(CLIP_SECONDS / dt)) if dt else FALLBACK_SEGMENT_LENGTH
+        episode = env.spec.max_episode_steps if env.spec else None
+        if episode:
+            length = min(length, episode)  # Reacher: 1.5 s is 75 steps, its episodes 50
         state_dim = env.state_dim if isinstance(env, PhysicsStateInfo) else 0
-        return TaskInfo(env_id, dt, length, state_dim, env.spec.max_episode_steps if env.spec else None)
+        return TaskInfo(env_id, dt, length, state_dim, episode)
     finally:
         env.close()
 
 
 __all__ = [
     "CLIP_SECONDS",
+    "PAPER_TASKS",
     "PhysicsStateInfo",
     "TaskInfo",
     "env_exists",
     "known_env_ids",
     "make_task",
+    "paper_id",
     "set_physics_state",
     "task_info",
 ]

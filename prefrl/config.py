@@ -41,7 +41,9 @@ class TrainConfig:
     schedule_horizon: float = opt(2e6, "h in the label rate h/(T+h) after T env steps.")
     update_every: int = opt(10_000, "Env steps between label requests and reward-model updates.")
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
-    reward_epochs: float = opt(3.0, "Passes over the label set per reward-model update.")
+    reward_epochs: float = opt(1.0, "Passes over the label set per reward-model update.")
+    pretrain_epochs: float = opt(
+        20.0, "Passes over the initial labels to fit the reward model before RL starts.")
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
     n_envs: int | None = opt(None, "Parallel envs; default from the PPO hyperparameter table.")
@@ -65,8 +67,9 @@ class TrainConfig:
             raise ConfigError(f"--initial-label-fraction must be within [0, 1], got {self.initial_label_fraction}")
         if not 0.0 <= self.random_answer_prob < 1.0:
             raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")
-        if self.reward_lr <= 0 or self.reward_epochs <= 0 or self.schedule_horizon <= 0:
-            raise ConfigError("--reward-lr, --reward-epochs and --schedule-horizon must be positive")
+        if min(self.reward_lr, self.reward_epochs, self.pretrain_epochs, self.schedule_horizon) <= 0:
+            raise ConfigError(
+                "--reward-lr, --reward-epochs, --pretrain-epochs and --schedule-horizon must be positive")
         if self.segment_buffer < 2:
             raise ConfigError("--segment-buffer must hold at least 2 segments")
         if any(sep in self.name for sep in ("/", "\\")) or not self.name:

@@ -23,12 +23,13 @@ class RewardTrainerConfig:
     """Adam learning rate."""
     batch_size: int = 64
     """Comparisons per member per gradient step."""
-    epochs_per_round: float = 3.0
+    epochs_per_round: float = 1.0
     """Passes over the label set at each reward-model update (bounded by min/max_steps). Each
-    update warm-starts from the last, so over a run the passes add up (100 updates: 300 epochs)."""
-    min_steps: int = 20
+    update warm-starts from the last, so over a run the passes add up (100 updates: ~100 epochs).
+    Kept small so reward training costs the agent little throughput."""
+    min_steps: int = 10
     """Fewest gradient steps per update, so that a small label set still gets trained."""
-    max_steps: int = 60
+    max_steps: int = 30
     """Most gradient steps per update, so that a large label set cannot stall the agent."""
     random_answer_prob: float = 0.1
     """Assumed chance that the teacher answered uniformly at random (the paper: 10%)."""

@@ -154,7 +154,7 @@ def train(config: TrainConfig) -> Path:
 
     try:
         learner.ask(plan.schedule.initial_labels)
-        learner.update_reward_model()
+        learner.update_reward_model(epochs=config.pretrain_epochs)
         # (2) PPO on the learned reward, continuing the same episodes.
         agent.num_timesteps = steps
         agent._last_obs = obs
