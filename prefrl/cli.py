@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Train an SB3 PPO agent on a reward model learned from "
                                        "comparisons of its own trajectory segments.")
     add_config_flags(train)
+    ev = sub.add_parser("eval", help="report a run's saved policy's true return",
+                        description="Run the policy saved in RUN_DIR/checkpoint for N episodes on the "
+                                    "task's true reward and report the returns.")
+    ev.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
+    ev.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default: 10)")
+    ev.add_argument("--seed", type=int, default=10_000, help="env seed for evaluation (default: 10000)")
+    ev.add_argument("--stochastic", action="store_true", help="sample actions instead of the mean action")
     plot = sub.add_parser("plot", help="(re)draw a run folder's learning curve",
                           description="Draw learning_curve.png from a run folder's progress.csv.")
     plot.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
@@ -66,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
             run_dir = train(config)
             print(f"run folder: {run_dir}")
+        elif args.command == "eval":
+            from prefrl.rl.evaluation import evaluate_run
+
+            if args.episodes <= 0:
+                raise ConfigError(f"--episodes must be positive, got {args.episodes}")
+            returns = evaluate_run(args.run_dir, args.episodes, args.seed, not args.stochastic)
+            print(f"true return over {len(returns)} episodes: {returns.mean():.1f} ± {returns.std():.1f} "
+                  f"(min {returns.min():.1f}, max {returns.max():.1f})")
         elif args.command == "plot":
             from prefrl.plotting import plot_learning_curve
 

@@ -55,6 +55,8 @@ def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
     png = (run / "learning_curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
+    assert main(["eval", str(run), "--episodes", "1"]) == 0
+
 
 def expect_usage_error(capsys, argv, fragment, runs):
     assert main(argv) == 2
@@ -105,3 +107,9 @@ def test_every_train_flag_has_help(capsys):
     for action in train._actions:
         assert action.help, f"{action.option_strings} has no help"
     assert "--labels" in out and "--timesteps" in out
+
+
+def test_eval_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "pass a run folder written by `prefrl train`" in err

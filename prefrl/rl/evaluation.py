@@ -9,7 +9,20 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
+from prefrl.config import ConfigError, TrainConfig
 from prefrl_envs import make_task
+
+
+def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
+                 deterministic: bool = True) -> np.ndarray:
+    """True returns of the policy saved in a run folder (ConfigError if it is not one)."""
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / "checkpoint"
+    if not (run_dir / "config.json").is_file() or not (checkpoint / "policy.zip").is_file():
+        raise ConfigError(f"{run_dir} has no config.json and checkpoint/policy.zip; "
+                          f"pass a run folder written by `prefrl train`")
+    config = TrainConfig.from_json_file(run_dir / "config.json")
+    return evaluate_checkpoint(checkpoint, config.env, n_episodes, seed, deterministic)
 
 
 def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, seed: int = 10_000,
