@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Train an SB3 PPO agent on a reward model learned from "
                                        "comparisons of its own trajectory segments.")
     add_config_flags(train)
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR", default=None,
+                       help="continue a killed or stopped run from its last checkpoint, with its own "
+                            "config.json and every label it stored (no other flag may be given)")
     ev = sub.add_parser("eval", help="report a run's saved policy's true return",
                         description="Run the policy saved in RUN_DIR/checkpoint for N episodes on the "
                                     "task's true reward and report the returns.")
@@ -68,10 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
-            from prefrl.rl.training import train
+            from prefrl.rl.training import resume, train
 
             config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-            run_dir = train(config)
+            if args.resume is not None:
+                changed = [f.name for f in dataclasses.fields(TrainConfig)
+                           if getattr(config, f.name) != f.default]
+                if changed:
+                    flag = "--" + changed[0].replace("_", "-")
+                    raise ConfigError(f"--resume continues a run with its own config.json; drop {flag}")
+                run_dir = resume(args.resume)
+            else:
+                run_dir = train(config)
             print(f"run folder: {run_dir}")
         elif args.command == "eval":
             from prefrl.rl.evaluation import evaluate_run

@@ -50,7 +50,7 @@ def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
     assert float(rows[-1]["charts/env_steps"]) >= 4000
     assert float(rows[-1]["charts/labels"]) == 10
     assert list(run.glob("events.out.tfevents.*")), "no TensorBoard log"
-    for name in ("policy.zip", "vecnormalize.pkl", "reward_model.pt"):
+    for name in ("policy.zip", "vecnormalize.pkl", "state.pt"):
         assert (run / "checkpoint" / name).stat().st_size > 0
     png = (run / "learning_curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -30,6 +30,7 @@ class PreferenceCallback(BaseCallback):
         on_checkpoint: Callable[[], None] | None = None,
         checkpoint_every: int = 0,
         progress: bool = True,
+        resumed_at: int | None = None,
     ) -> None:
         super().__init__()
         self.learner = learner
@@ -41,8 +42,8 @@ class PreferenceCallback(BaseCallback):
         self.on_checkpoint = on_checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
-        self._last_update = online_start
-        self._last_checkpoint = online_start
+        self._last_update = resumed_at or online_start
+        self._last_checkpoint = resumed_at or online_start
         self._bar: tqdm | None = None
 
     def _on_training_start(self) -> None:
@@ -61,7 +62,8 @@ class PreferenceCallback(BaseCallback):
         if step - self._last_update >= self.update_every or step >= self.schedule.total_timesteps:
             self._last_update = step
             wanted = self.schedule.target(step, self.online_start)
-            self.learner.ask(min(wanted, self.schedule.total_labels) - self.learner.labels_asked)
+            if len(self.learner.buffer) >= 2:  # after a resume the buffer starts empty
+                self.learner.ask(min(wanted, self.schedule.total_labels) - self.learner.labels_asked)
             self.learner.update_reward_model()
         self.record_metrics()
         if self.on_checkpoint and self.checkpoint_every and step - self._last_checkpoint >= self.checkpoint_every:

@@ -18,7 +18,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.config import ConfigError, TrainConfig
@@ -33,6 +32,7 @@ from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import PreferenceCallback
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
+from prefrl.rl.run_logger import run_logger
 from prefrl.run_dir import create_run_dir
 from prefrl.segments import SegmentBuffer
 from prefrl.teachers.oracle import SyntheticOracle
@@ -109,60 +109,100 @@ def plan_run(config: TrainConfig) -> RunPlan:
 
 
 def train(config: TrainConfig) -> Path:
-    """Run the whole preference loop; returns the run folder."""
+    """Run the whole preference loop in a new run folder; returns the folder."""
     plan = plan_run(config)
-    run_dir = create_run_dir(config)
+    return _run(plan, create_run_dir(config), resume=False)
+
+
+def resume(run_dir: Path) -> Path:
+    """Continue a killed or stopped run from its last checkpoint, keeping every stored label."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoint" / "state.pt").is_file():
+        raise ConfigError(f"{run_dir} has no config.json and checkpoint/; pass a run folder "
+                          f"written by `prefrl train` that reached its first checkpoint")
+    config = TrainConfig.from_json_file(run_dir / "config.json")
+    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False)
+    if state["num_timesteps"] >= config.timesteps:
+        raise ConfigError(f"{run_dir} already finished its {config.timesteps} timesteps; nothing to resume")
+    try:
+        (run_dir / ".write-test").touch()
+        (run_dir / ".write-test").unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {run_dir} ({exc.strerror}); resume needs write access") from None
+    return _run(plan_run(config), run_dir, resume=True)
+
+
+def _run(plan: RunPlan, run_dir: Path, resume: bool) -> Path:
+    config, hp = plan.config, plan.ppo
     started = time.time()
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.torch_threads)
     rng = np.random.default_rng(config.seed)
-    hp = plan.ppo
+    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False) if resume else None
 
     model = MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=config.ensemble_size)
     agent, env, reward_env = make_ppo(config.env, hp, config.seed, model.predict_reward)
-    agent.set_logger(configure(str(run_dir), ["csv", "tensorboard"]))
+    if state is not None:
+        model.load_state_dict(state["model"])
+        env = VecNormalize.load(str(run_dir / "checkpoint" / "vecnormalize.pkl"), reward_env)
+        agent.set_env(env)
+        agent.set_parameters(str(run_dir / "checkpoint" / "policy.zip"), device="cpu")
+        agent.num_timesteps = state["num_timesteps"]
+        rng.bit_generator.state = state["rng"]
+    agent.set_logger(run_logger(run_dir, keep_until_step=state["num_timesteps"] if state else None))
 
     store = PreferenceStore(run_dir / "preferences.sqlite")
-    dataset = PreferenceDataset(config.ensemble_size, rng, config.label_buffer)
+    dataset = (PreferenceDataset.from_store(store, config.ensemble_size, rng, config.label_buffer)
+               if resume else PreferenceDataset(config.ensemble_size, rng, config.label_buffer))
     trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs,
         random_answer_prob=config.random_answer_prob), seed=config.seed)
+    if state is not None:
+        trainer.load_state_dict(state["trainer"])
     buffer = SegmentBuffer(config.segment_buffer, plan.segment_length, plan.obs_shape,
                            np.float32, plan.act_dim, plan.state_dim)
     learner = PreferenceLearner(model, buffer, hp.n_envs, make_selector(config.query_selector, model,
                                 config.oversample), SyntheticOracle(), store, dataset, trainer, rng)
 
+    online_start = state["online_start"] if state else 0
+
     def checkpoint() -> None:
-        save_checkpoint(run_dir, agent, env, model, trainer, learner.labels_asked)
+        save_checkpoint(run_dir, agent, env, {
+            "model": model.state_dict(), "trainer": trainer.state_dict(), "rng": rng.bit_generator.state,
+            "num_timesteps": agent.num_timesteps, "online_start": online_start,
+            "labels": learner.labels_asked})
 
-    # (1) The random initial policy: its segments get the first share of the label budget.
-    obs = env.reset()
-    steps = 0
-    dones = np.ones(hp.n_envs, dtype=bool)
-    while len(buffer) < plan.initial_segments:
-        if steps >= config.timesteps - hp.n_envs * hp.n_steps:
-            store.close()
-            env.close()
-            shutil.rmtree(run_dir)  # no label was asked yet: leave nothing half-written
-            raise ConfigError(
-                f"episodes of {config.env} end before {plan.initial_segments} segments of "
-                f"{plan.segment_length} steps fill; lower --segment-length or --labels")
-        actions, _ = agent.predict(obs, deterministic=False)
-        obs, _, dones, _ = env.step(actions)
-        learner.observe(reward_env.last_step)
-        steps += hp.n_envs
-
-    try:
-        learner.ask(plan.schedule.initial_labels)
-        learner.update_reward_model(epochs=config.pretrain_epochs)
-        # (2) PPO on the learned reward, continuing the same episodes.
-        agent.num_timesteps = steps
+    if not resume:
+        # (1) The random initial policy: its segments get the first share of the label budget.
+        obs = env.reset()
+        dones = np.ones(hp.n_envs, dtype=bool)
+        while len(buffer) < plan.initial_segments:
+            if online_start >= config.timesteps - hp.n_envs * hp.n_steps:
+                store.close()
+                env.close()
+                shutil.rmtree(run_dir)  # no label was asked yet: leave nothing half-written
+                raise ConfigError(
+                    f"episodes of {config.env} end before {plan.initial_segments} segments of "
+                    f"{plan.segment_length} steps fill; lower --segment-length or --labels")
+            actions, _ = agent.predict(obs, deterministic=False)
+            obs, _, dones, _ = env.step(actions)
+            learner.observe(reward_env.last_step)
+            online_start += hp.n_envs
+        # PPO continues these same episodes.
+        agent.num_timesteps = online_start
         agent._last_obs = obs
         agent._last_episode_starts = dones
+
+    try:
+        if not resume:
+            learner.ask(plan.schedule.initial_labels)
+            learner.update_reward_model(epochs=config.pretrain_epochs)
+        # (2) PPO on the learned reward.
         callback = PreferenceCallback(learner, reward_env, plan.schedule, config.update_every,
-                                      online_start=steps, started_at=started, on_checkpoint=checkpoint,
-                                      checkpoint_every=config.checkpoint_every, progress=config.progress)
-        agent.learn(config.timesteps - steps, callback=callback, reset_num_timesteps=False)
+                                      online_start=online_start, started_at=started,
+                                      on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
+                                      progress=config.progress, resumed_at=agent.num_timesteps)
+        agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False)
     finally:
         checkpoint()
         store.close()
@@ -171,8 +211,7 @@ def train(config: TrainConfig) -> Path:
     return run_dir
 
 
-def save_checkpoint(run_dir: Path, agent: PPO, env: VecNormalize, model: torch.nn.Module,
-                    trainer: RewardTrainer, labels: int) -> None:
+def save_checkpoint(run_dir: Path, agent: PPO, env: VecNormalize, state: dict) -> None:
     """Write the checkpoint beside the old one, then swap, so a crash never leaves a broken one."""
     final = run_dir / "checkpoint"
     tmp = run_dir / "checkpoint.tmp"
@@ -180,8 +219,7 @@ def save_checkpoint(run_dir: Path, agent: PPO, env: VecNormalize, model: torch.n
     tmp.mkdir()
     agent.save(tmp / "policy.zip")
     env.save(str(tmp / "vecnormalize.pkl"))
-    torch.save({"model": model.state_dict(), "trainer": trainer.state_dict(),
-                "num_timesteps": agent.num_timesteps, "labels": labels}, tmp / "reward_model.pt")
+    torch.save(state, tmp / "state.pt")
     old = run_dir / "checkpoint.old"
     if final.exists():
         final.rename(old)
