@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     ev.add_argument("--seed", type=int, default=10_000, help="env seed for evaluation (default: 10000)")
     ev.add_argument("--stochastic", action="store_true", help="sample actions instead of the mean action")
+    ev.add_argument("--video", action="store_true",
+                    help="also write the first episode to videos/<run>/eval.webm")
+    ev.add_argument("--video-seconds", type=float, default=10.0,
+                    help="length of the --video clip in simulated seconds (default: 10)")
+    ev.add_argument("--videos-dir", type=Path, default=Path("videos"),
+                    help="folder for --video clips (default: videos)")
     plot = sub.add_parser("plot", help="(re)draw a run folder's learning curve",
                           description="Draw learning_curve.png from a run folder's progress.csv.")
     plot.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
@@ -87,9 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval":
             from prefrl.rl.evaluation import evaluate_run
 
-            if args.episodes <= 0:
-                raise ConfigError(f"--episodes must be positive, got {args.episodes}")
-            returns = evaluate_run(args.run_dir, args.episodes, args.seed, not args.stochastic)
+            if args.episodes <= 0 or args.video_seconds <= 0:
+                raise ConfigError("--episodes and --video-seconds must be positive")
+            video = args.videos_dir / args.run_dir.resolve().name / "eval.webm" if args.video else None
+            returns = evaluate_run(args.run_dir, args.episodes, args.seed, not args.stochastic, video,
+                                   args.video_seconds)
+            if video:
+                print(f"video: {video}")
             print(f"true return over {len(returns)} episodes: {returns.mean():.1f} ± {returns.std():.1f} "
                   f"(min {returns.min():.1f}, max {returns.max():.1f})")
         elif args.command == "plot":

@@ -88,11 +88,12 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [dict(env=e, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels,
                  eval_episodes=args.eval_episodes, out=str(args.out))
-            for e in args.envs for s in args.seeds for a in args.arms]
+            for s in args.seeds for e in args.envs for a in args.arms]  # seed-major: partial runs cover every env
     results = []
     with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
         for r in pool.imap_unordered(run_arm, jobs):
             results.append(r)
+            (args.out / "results.json").write_text(json.dumps(results, indent=2))  # survive an early stop
             print(f"{r['env']} {r['arm']} seed {r['seed']}: return {r['return_mean']:.0f} "
                   f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s)", flush=True)
     table = summarise(results)

@@ -55,7 +55,11 @@ def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
     png = (run / "learning_curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
-    assert main(["eval", str(run), "--episodes", "1"]) == 0
+    videos = tmp_path / "videos"
+    assert main(["eval", str(run), "--episodes", "1", "--video", "--video-seconds", "1",
+                 "--videos-dir", str(videos)]) == 0
+    clip = (videos / run.name / "eval.webm").read_bytes()
+    assert clip[:4] == b"\x1a\x45\xdf\xa3" and len(clip) > 1000  # an EBML (WebM) file with content
 
 
 def expect_usage_error(capsys, argv, fragment, runs):

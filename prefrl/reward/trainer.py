@@ -21,7 +21,7 @@ from prefrl.reward.ensemble import EnsembleLinear, segment_returns
 class RewardTrainerConfig:
     lr: float = 1e-3
     """Adam learning rate."""
-    batch_size: int = 64
+    batch_size: int = 32
     """Comparisons per member per gradient step."""
     epochs_per_round: float = 1.0
     """Passes over the label set at each reward-model update (bounded by min/max_steps). Each

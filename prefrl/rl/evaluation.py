@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,13 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.config import ConfigError, TrainConfig
+from prefrl.render.video import WebmWriter
 from prefrl_envs import make_task
 
 
 def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
-                 deterministic: bool = True) -> np.ndarray:
+                 deterministic: bool = True, video: Path | None = None,
+                 video_seconds: float = 10.0) -> np.ndarray:
     """True returns of the policy saved in a run folder (ConfigError if it is not one)."""
     run_dir = Path(run_dir)
     checkpoint = run_dir / "checkpoint"
@@ -22,28 +25,48 @@ def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
         raise ConfigError(f"{run_dir} has no config.json and checkpoint/policy.zip; "
                           f"pass a run folder written by `prefrl train`")
     config = TrainConfig.from_json_file(run_dir / "config.json")
-    return evaluate_checkpoint(checkpoint, config.env, n_episodes, seed, deterministic)
+    return evaluate_checkpoint(checkpoint, config.env, n_episodes, seed, deterministic, video, video_seconds)
+
+
+MAX_VIDEO_FPS = 60
+"""Videos of fast-stepping tasks (Hopper: 125 steps/s) keep every k-th frame to stay under this."""
 
 
 def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, seed: int = 10_000,
-                        deterministic: bool = True) -> np.ndarray:
+                        deterministic: bool = True, video: Path | None = None,
+                        video_seconds: float = 10.0) -> np.ndarray:
     """True returns of `n_episodes` episodes of the policy in `checkpoint/` (policy.zip and
-    vecnormalize.pkl), with observation statistics frozen. Seeds differ from training's."""
+    vecnormalize.pkl), with observation statistics frozen. Seeds differ from training's.
+    With `video`, the first `video_seconds` of the first episode are also written there as a WebM
+    clip in real time (software rendering takes ~0.1 s a frame here, so the clip is kept short)."""
     checkpoint = Path(checkpoint)
-    venv = make_vec_env(lambda: make_task(env_id), n_envs=1, seed=seed)
+    render_mode = "rgb_array" if video else None
+    venv = make_vec_env(lambda: make_task(env_id, render_mode=render_mode), n_envs=1, seed=seed)
+    writer, every, max_frames = None, 1, 0
+    if video:
+        dt = getattr(venv.envs[0].unwrapped, "dt", None) or 1 / 30
+        every = max(1, math.ceil((1 / dt) / MAX_VIDEO_FPS))
+        writer = WebmWriter(video, fps=1 / (dt * every))
+        max_frames = max(1, int(video_seconds / (dt * every)))
     env = VecNormalize.load(str(checkpoint / "vecnormalize.pkl"), venv)
     env.training = False
     env.norm_reward = False
     agent = PPO.load(checkpoint / "policy.zip", device="cpu")
     returns: list[float] = []
     obs = env.reset()
-    total = 0.0
+    total, steps = 0.0, 0
     while len(returns) < n_episodes:
         action, _ = agent.predict(obs, deterministic=deterministic)
         obs, _, dones, infos = env.step(action)
         total += float(env.get_original_reward()[0])
+        if writer is not None and writer.frames < max_frames:
+            if steps % every == 0:
+                writer.write(env.get_images()[0])
+            steps += 1
         if dones[0]:
             returns.append(total)
             total = 0.0
+    if writer is not None:
+        writer.close()
     env.close()
     return np.array(returns)

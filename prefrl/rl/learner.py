@@ -19,7 +19,7 @@ from prefrl.rl.reward_wrapper import StepRecord
 from prefrl.segments import SegmentBuffer, SegmentCollector
 from prefrl.teachers.base import Teacher
 
-NORMALIZATION_SEGMENTS = 500
+NORMALIZATION_SEGMENTS = 300
 """Segments sampled from the buffer to fit input/output normalisation and to measure correlation."""
 
 
