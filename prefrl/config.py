@@ -25,7 +25,10 @@ class TrainConfig:
     seed: int = opt(0, "Random seed for envs, networks and query sampling.")
     name: str = opt("prefrl", "Experiment name, part of the run folder's name.")
     runs_dir: str = opt("runs", "Folder under which the run folder is created.")
-    teacher: str = opt("oracle", "Who answers the queries.", choices=["oracle"])
+    teacher: str = opt(
+        "oracle", "Who answers: the synthetic oracle (true reward) or a person in the viewer.",
+        choices=["oracle", "human"])
+    max_pending: int = opt(20, "Most unanswered queries waiting for a person at once (--teacher human).")
     query_selector: str = opt(
         "disagreement", "How to pick pairs: ensemble disagreement (paper) or random (ablation).",
         choices=["disagreement", "random"])
@@ -54,7 +57,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Checks that need no environment; raises ConfigError with a one-line fix."""
         for name in ("labels", "timesteps", "oversample", "segment_buffer", "ensemble_size",
-                     "update_every", "torch_threads"):
+                     "update_every", "torch_threads", "max_pending"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         for name in ("segment_length", "label_buffer", "n_envs"):

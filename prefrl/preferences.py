@@ -44,6 +44,22 @@ class Comparison:
     teacher: str
     created: float
     id: int | None = None
+    query_id: int | None = None
+    annotator: str | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A pair waiting for (or given) a human answer."""
+
+    id: int
+    left_id: int
+    right_id: int
+    created: float
+
+
+class ConflictingAnswer(ValueError):
+    """This annotator already answered the query differently (undo first)."""
 
 
 _SCHEMA = """
@@ -61,10 +77,23 @@ CREATE TABLE IF NOT EXISTS comparisons (
     right_id INTEGER NOT NULL REFERENCES segments(id),
     answer TEXT NOT NULL CHECK (answer IN ('left', 'right', 'equal', 'incomparable')),
     teacher TEXT NOT NULL,
+    created REAL NOT NULL,
+    query_id INTEGER REFERENCES queries(id),
+    annotator TEXT
+);
+CREATE TABLE IF NOT EXISTS queries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    left_id INTEGER NOT NULL REFERENCES segments(id),
+    right_id INTEGER NOT NULL REFERENCES segments(id),
     created REAL NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS one_answer_per_annotator ON comparisons(query_id, annotator);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+SHARED_QUERY_ANSWERS = 2
+"""A query already answered by someone is offered to other annotators until it has this many
+answers, so annotators' agreement can be measured on shared queries."""
 
 
 def _to_blob(array: np.ndarray) -> bytes:
@@ -97,6 +126,14 @@ class PreferenceStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _insert_segments(self, pairs: Sequence[tuple[Segment, Segment]]) -> None:
+        segments = {s.id: s for pair in pairs for s in pair}
+        self._db.executemany(
+            "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?)",
+            [(s.id, s.length, _to_blob(s.obs), _to_blob(s.acts), _to_blob(s.true_rewards),
+              _to_blob(s.render_states)) for s in segments.values()],
+        )
+
     def add_comparisons(
         self, pairs: Sequence[tuple[Segment, Segment]], answers: Sequence[Answer], teacher: str
     ) -> list[int]:
@@ -107,17 +144,9 @@ class PreferenceStore:
         if len(pairs) != len(answers):
             raise ValueError(f"{len(pairs)} pairs but {len(answers)} answers")
         now = time.time()
-        segments = {s.id: s for pair in pairs for s in pair}
         ids: list[int] = []
         with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (s.id, s.length, _to_blob(s.obs), _to_blob(s.acts),
-                     _to_blob(s.true_rewards), _to_blob(s.render_states))
-                    for s in segments.values()
-                ],
-            )
+            self._insert_segments(pairs)
             for (left, right), answer in zip(pairs, answers):
                 cur = self._db.execute(
                     "INSERT INTO comparisons (left_id, right_id, answer, teacher, created)"
@@ -126,6 +155,86 @@ class PreferenceStore:
                 )
                 ids.append(int(cur.lastrowid))
         return ids
+
+    # -- the human path: pending queries, answered one at a time -------------------------------
+
+    def add_queries(self, pairs: Sequence[tuple[Segment, Segment]]) -> list[int]:
+        """Store segments and pending queries about them in one transaction; returns query ids."""
+        now = time.time()
+        with self._transaction():
+            self._insert_segments(pairs)
+            return [int(self._db.execute(
+                "INSERT INTO queries (left_id, right_id, created) VALUES (?, ?, ?)",
+                (left.id, right.id, now)).lastrowid) for left, right in pairs]
+
+    def query(self, query_id: int) -> Query | None:
+        row = self._db.execute("SELECT id, left_id, right_id, created FROM queries WHERE id = ?",
+                               (query_id,)).fetchone()
+        return None if row is None else Query(*row)
+
+    def answer_query(self, query_id: int, answer: Answer | str, annotator: str,
+                     teacher: str = "human") -> tuple[int, bool]:
+        """Commit an annotator's answer; returns (comparison id, whether it is new).
+
+        The same answer sent again is recognised and stored once. KeyError for an unknown query;
+        ConflictingAnswer if this annotator already gave a different answer."""
+        answer = Answer(answer)
+        with self._transaction():
+            query = self.query(query_id)
+            if query is None:
+                raise KeyError(f"no query {query_id}")
+            prior = self._db.execute(
+                "SELECT id, answer FROM comparisons WHERE query_id = ? AND annotator = ?",
+                (query_id, annotator)).fetchone()
+            if prior is not None:
+                if prior[1] != answer.value:
+                    raise ConflictingAnswer(
+                        f"query {query_id} was already answered '{prior[1]}' by {annotator!r}; undo it first")
+                return int(prior[0]), False
+            cur = self._db.execute(
+                "INSERT INTO comparisons (left_id, right_id, answer, teacher, created, query_id, annotator)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (query.left_id, query.right_id, answer.value, teacher, time.time(), query_id, annotator))
+            return int(cur.lastrowid), True
+
+    def undo_last(self, annotator: str) -> int | None:
+        """Withdraw this annotator's latest answer; returns its query id (pending again), or None."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT id, query_id FROM comparisons WHERE annotator = ? AND query_id IS NOT NULL"
+                " ORDER BY id DESC LIMIT 1", (annotator,)).fetchone()
+            if row is None:
+                return None
+            self._db.execute("DELETE FROM comparisons WHERE id = ?", (row[0],))
+            self._db.execute(
+                "INSERT INTO meta VALUES ('revision', '1') ON CONFLICT(key) DO UPDATE"
+                " SET value = CAST(value AS INTEGER) + 1")
+            return int(row[1])
+
+    def revision(self) -> int:
+        """Goes up whenever a stored answer is withdrawn, so readers know to reload."""
+        return int(self.get_meta("revision") or 0)
+
+    def next_queries(self, annotator: str, limit: int = 2) -> list[Query]:
+        """What to show this annotator next: unanswered queries, oldest first; then queries others
+        answered that this annotator has not, while they have fewer than SHARED_QUERY_ANSWERS."""
+        rows = self._db.execute(
+            """SELECT q.id, q.left_id, q.right_id, q.created,
+                      COUNT(c.id) AS n, SUM(c.annotator = ?) AS mine
+               FROM queries q LEFT JOIN comparisons c ON c.query_id = q.id
+               GROUP BY q.id HAVING COALESCE(mine, 0) = 0 AND n < ?
+               ORDER BY n > 0, q.id LIMIT ?""",
+            (annotator, SHARED_QUERY_ANSWERS, limit)).fetchall()
+        return [Query(*r[:4]) for r in rows]
+
+    def query_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
+
+    def pending_count(self) -> int:
+        """Queries nobody has answered yet."""
+        return int(self._db.execute(
+            "SELECT COUNT(*) FROM queries q WHERE NOT EXISTS"
+            " (SELECT 1 FROM comparisons c WHERE c.query_id = q.id)").fetchone()[0])
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -139,13 +248,13 @@ class PreferenceStore:
 
     def comparisons(self, after_id: int = 0) -> list[Comparison]:
         rows = self._db.execute(
-            "SELECT id, left_id, right_id, answer, teacher, created FROM comparisons"
-            " WHERE id > ? ORDER BY id",
+            "SELECT id, left_id, right_id, answer, teacher, created, query_id, annotator"
+            " FROM comparisons WHERE id > ? ORDER BY id",
             (after_id,),
         ).fetchall()
         return [
             Comparison(left_id=r[1], right_id=r[2], answer=Answer(r[3]), teacher=r[4],
-                       created=r[5], id=r[0])
+                       created=r[5], id=r[0], query_id=r[6], annotator=r[7])
             for r in rows
         ]
 

@@ -77,6 +77,11 @@ class PreferenceDataset:
                  [c.answer for c in comparisons])
         return data
 
+    def replace_with(self, store: PreferenceStore) -> None:
+        """Reload every label from the store (after an answer was withdrawn there)."""
+        fresh = PreferenceDataset.from_store(store, self.n_members, self.rng, self.max_size)
+        self.__dict__.update(fresh.__dict__)
+
     def tensors(self) -> dict[str, torch.Tensor]:
         """Stacked tensors: seg_obs (S, L, ...), seg_acts (S, L, A), left/right (N,) indices into
         them, target (N,), weights (M, N)."""

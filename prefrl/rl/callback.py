@@ -42,6 +42,7 @@ class PreferenceCallback(BaseCallback):
         self.on_checkpoint = on_checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
+        self._steps_at_start = resumed_at or 0  # the steps this process did not run itself
         self._last_update = resumed_at or online_start
         self._last_checkpoint = resumed_at or online_start
         self._bar: tqdm | None = None
@@ -64,6 +65,7 @@ class PreferenceCallback(BaseCallback):
             wanted = self.schedule.target(step, self.online_start)
             if len(self.learner.buffer) >= 2:  # after a resume the buffer starts empty
                 self.learner.ask(min(wanted, self.schedule.total_labels) - self.learner.labels_asked)
+            self.learner.collect_answers()  # human answers given since the last update
             self.learner.update_reward_model()
         self.record_metrics()
         if self.on_checkpoint and self.checkpoint_every and step - self._last_checkpoint >= self.checkpoint_every:
@@ -79,7 +81,8 @@ class PreferenceCallback(BaseCallback):
             true, pred = np.array(episodes).T
             self.logger.record("charts/true_return", float(true.mean()))
             self.logger.record("charts/pred_return", float(pred.mean()))
-        self.logger.record("charts/steps_per_second", step / max(time.time() - self.started_at, 1e-9))
+        self.logger.record("charts/steps_per_second",
+                           (step - self._steps_at_start) / max(time.time() - self.started_at, 1e-9))
         for key, value in self.learner.metrics.items():
             self.logger.record(key, value)
         if self._bar is not None and episodes:

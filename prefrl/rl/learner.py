@@ -45,9 +45,13 @@ class PreferenceLearner:
         self.dataset = dataset
         self.trainer = trainer
         self.rng = rng
-        self.labels_asked = store.count()
+        self.asynchronous = bool(getattr(teacher, "asynchronous", False))
+        self.labels_asked = store.query_count() if self.asynchronous else store.count()
         self.pending_train = False
         self.metrics: dict[str, float] = {}
+        # what of the store the dataset already holds (the human path reads answers back from it)
+        self._seen_comparison = max((c.id for c in store.comparisons()), default=0)
+        self._seen_revision = store.revision()
 
     def observe(self, step: StepRecord) -> None:
         states = None
@@ -56,27 +60,55 @@ class PreferenceLearner:
         self.collector.observe(step.obs, step.actions, step.true_rewards, step.dones, states)
 
     def ask(self, n_queries: int) -> int:
-        """Select `n_queries` pairs, get the teacher's answers, commit them. Returns labels stored."""
+        """Select `n_queries` pairs and put them to the teacher. A synchronous teacher answers at
+        once and the answers are committed; an asynchronous one (a person) gets pending queries,
+        capped at its `max_pending`. Returns how many pairs were asked."""
+        if self.asynchronous:
+            n_queries = min(n_queries, self.teacher.max_pending - self.store.pending_count())
         if n_queries <= 0:
             return 0
         ids = self.selector.select(self.buffer, n_queries, self.rng)
         pairs = [(self.buffer.get(a), self.buffer.get(b)) for a, b in ids]
-        answers = self.teacher.answer(pairs)
-        self.store.add_comparisons(pairs, answers, self.teacher.name)  # acknowledged from here on
         self.labels_asked += len(pairs)
-        # These labels are unseen by the current model: its accuracy on them is a held-out figure.
-        targets = [a.target for a in answers]
-        keep = [i for i, t in enumerate(targets) if t is not None]
-        if keep:
-            left_obs, left_acts, _ = self.buffer.batch(ids[keep, 0])
-            right_obs, right_acts, _ = self.buffer.batch(ids[keep, 1])
-            acc = preference_accuracy(self.model, left_obs, left_acts, right_obs, right_acts,
-                                      [targets[i] for i in keep])
+        if self.asynchronous:
+            self.store.add_queries(pairs)
+            return len(pairs)
+        answers = self.teacher.answer(pairs)
+        ids = self.store.add_comparisons(pairs, answers, self.teacher.name)  # acknowledged from here on
+        self._seen_comparison = max(ids)
+        self._add_labels(pairs, answers)
+        return len(pairs)
+
+    def collect_answers(self) -> int:
+        """Take in answers committed to the store since last time (the human path). Returns how
+        many new labels arrived. A withdrawn answer (undo) makes the label set reload whole."""
+        if not self.asynchronous:
+            return 0  # a synchronous teacher's labels went into the dataset as they were asked
+        self.teacher.before_collect(self.store)
+        if self.store.revision() != self._seen_revision:
+            self._seen_revision = self.store.revision()
+            self.dataset.replace_with(self.store)
+            self._seen_comparison = max((c.id for c in self.store.comparisons()), default=0)
+            self.pending_train = True
+        new = self.store.comparisons(after_id=self._seen_comparison)
+        if not new:
+            return 0
+        self._seen_comparison = new[-1].id
+        segments = self.store.segments({c.left_id for c in new} | {c.right_id for c in new})
+        self._add_labels([(segments[c.left_id], segments[c.right_id]) for c in new], [c.answer for c in new])
+        return len(new)
+
+    def _add_labels(self, pairs, answers) -> None:
+        # The current model has not seen these labels: its accuracy on them is a held-out figure.
+        decided = [(pair, a.target) for pair, a in zip(pairs, answers) if a.target is not None]
+        if decided:
+            stack = lambda side, key: np.stack([getattr(p[side], key) for p, _ in decided])  # noqa: E731
+            acc = preference_accuracy(self.model, stack(0, "obs"), stack(0, "acts"), stack(1, "obs"),
+                                      stack(1, "acts"), [t for _, t in decided])
             if acc is not None:
                 self.metrics["reward/heldout_accuracy"] = acc
         if self.dataset.add(pairs, answers):
             self.pending_train = True
-        return len(pairs)
 
     def _normalization_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids = self.buffer.live_ids()

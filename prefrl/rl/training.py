@@ -35,7 +35,7 @@ from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.run_logger import run_logger
 from prefrl.run_dir import create_run_dir
 from prefrl.segments import SegmentBuffer
-from prefrl.teachers.oracle import SyntheticOracle
+from prefrl.teachers import make_teacher
 from prefrl_envs import env_exists, known_env_ids, make_task, task_info
 
 
@@ -162,7 +162,7 @@ def _run(plan: RunPlan, run_dir: Path, resume: bool) -> Path:
     buffer = SegmentBuffer(config.segment_buffer, plan.segment_length, plan.obs_shape,
                            np.float32, plan.act_dim, plan.state_dim)
     learner = PreferenceLearner(model, buffer, hp.n_envs, make_selector(config.query_selector, model,
-                                config.oversample), SyntheticOracle(), store, dataset, trainer, rng)
+                                config.oversample), make_teacher(config), store, dataset, trainer, rng)
 
     online_start = state["online_start"] if state else 0
 
@@ -196,7 +196,9 @@ def _run(plan: RunPlan, run_dir: Path, resume: bool) -> Path:
     try:
         if not resume:
             learner.ask(plan.schedule.initial_labels)
+            learner.collect_answers()  # a person's answers arrive later, at the updates
             learner.update_reward_model(epochs=config.pretrain_epochs)
+            checkpoint()  # from here on the run can be resumed
         # (2) PPO on the learned reward.
         callback = PreferenceCallback(learner, reward_env, plan.schedule, config.update_every,
                                       online_start=online_start, started_at=started,

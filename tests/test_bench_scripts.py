@@ -1,0 +1,27 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
+    out = tmp_path / "bench"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--envs", "HalfCheetah-v5", "--seeds", "0",
+         "--timesteps", "4096", "--labels", "10", "--eval-episodes", "1", "--jobs", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert sorted(r["arm"] for r in results) == ["prefrl", "true_reward"]
+    for r in results:
+        assert r["steps_per_s"] > 0 and r["wall_s"] > 0 and isinstance(r["return_mean"], float)
+    table = (out / "results.md").read_text()
+    assert "return prefrl / true-reward" in table and "steps/s prefrl / true-reward" in table
+
+
+def test_bench_mujoco_rejects_bad_budgets():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--timesteps", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "must be positive" in proc.stderr

@@ -1,0 +1,55 @@
+import numpy as np
+
+from prefrl.preferences import PreferenceStore
+from prefrl.query.selectors import RandomSelector
+from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.ensemble import MLPRewardEnsemble
+from prefrl.reward.trainer import RewardTrainer
+from prefrl.rl.learner import PreferenceLearner
+from prefrl.segments import SegmentBuffer
+from prefrl.teachers.human import HumanTeacher
+
+
+def make_learner(store, max_pending=3):
+    rng = np.random.default_rng(0)
+    buffer = SegmentBuffer(50, 4, (3,), np.float32, 2, 0)
+    for i in range(20):
+        buffer.add(rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), np.full(4, float(i)), np.zeros((4, 0)))
+    model = MLPRewardEnsemble(3, 2)
+    dataset = PreferenceDataset(3, rng)
+    return PreferenceLearner(model, buffer, 1, RandomSelector(), HumanTeacher(max_pending), store, dataset,
+                             RewardTrainer(model, dataset), rng)
+
+
+def test_human_queries_are_capped_answered_through_the_store_and_picked_up(tmp_path):
+    with PreferenceStore(tmp_path / "p.sqlite") as store:
+        learner = make_learner(store, max_pending=3)
+        assert learner.ask(5) == 3  # capped: nobody is buried
+        assert store.pending_count() == 3 and learner.labels_asked == 3
+        assert learner.ask(5) == 0
+        q1, q2, _ = store.next_queries("ann", limit=3)
+        store.answer_query(q1.id, "left", "ann")
+        store.answer_query(q2.id, "right", "ann")
+        assert learner.collect_answers() == 2
+        assert len(learner.dataset) == 2 and learner.pending_train
+        assert learner.collect_answers() == 0  # nothing new
+        assert learner.ask(5) == 2  # room again for two
+
+        store.undo_last("ann")
+        learner.collect_answers()
+        assert len(learner.dataset) == 1  # the withdrawn answer left the label set too
+
+
+def test_a_restarted_learner_counts_what_was_asked_and_reads_only_new_answers(tmp_path):
+    path = tmp_path / "p.sqlite"
+    with PreferenceStore(path) as store:
+        learner = make_learner(store)
+        learner.ask(2)
+        (q1, q2) = store.next_queries("ann")
+        store.answer_query(q1.id, "left", "ann")
+        learner.collect_answers()
+    with PreferenceStore(path) as store:  # e.g. the trainer restarted
+        learner = make_learner(store)
+        assert learner.labels_asked == 2
+        store.answer_query(q2.id, "equal", "ann")
+        assert learner.collect_answers() == 1
