@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from prefrl_envs.mujoco import PhysicsStateInfo, is_mujoco, set_physics_state
+from prefrl_envs.mujoco import PhysicsStateInfo, fast_offscreen_rendering, is_mujoco, set_physics_state
 from prefrl_envs.paper_mujoco import PAPER_TASKS, paper_id, register_paper_tasks
 
 register_paper_tasks()
@@ -69,6 +69,7 @@ __all__ = [
     "PhysicsStateInfo",
     "TaskInfo",
     "env_exists",
+    "fast_offscreen_rendering",
     "known_env_ids",
     "make_task",
     "paper_id",

@@ -54,3 +54,16 @@ def set_physics_state(env: gym.Env, state: np.ndarray) -> None:
     base = env.unwrapped
     nq = base.data.qpos.size
     base.set_state(state[:nq], state[nq:])
+
+
+def fast_offscreen_rendering(env: gym.Env) -> None:
+    """Make software (EGL/llvmpipe) rendering about 10x faster: no multisampling, shadows,
+    reflections or skybox (measured on HalfCheetah at 320x240: 165 ms a frame down to 15 ms).
+    Call before the env's first render."""
+    base = env.unwrapped
+    base.model.vis.quality.offsamples = 0
+    env.render()
+    viewer = base.mujoco_renderer._get_viewer(base.render_mode)
+    for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
+                 mujoco.mjtRndFlag.mjRND_SKYBOX):
+        viewer.scn.flags[flag] = 0

@@ -1,4 +1,4 @@
-"""`prefrl` command line: train, plot.
+"""`prefrl` command line: train, eval, viewer, plot.
 
 Every `train` flag comes from a `TrainConfig` field and carries that field's help text.
 Bad input ends with a one-line error and exit code 2.
@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="length of the --video clip in simulated seconds (default: 10)")
     ev.add_argument("--videos-dir", type=Path, default=Path("videos"),
                     help="folder for --video clips (default: videos)")
+    viewer = sub.add_parser("viewer", help="compare clips of a run's pending queries in the browser",
+                            description="Serve the local web viewer for a run: clips side by side, "
+                                        "arrow keys to answer. Works on running, stopped and finished runs.")
+    viewer.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
+    viewer.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1); any non-loopback address "
+                             "requires an access token, generated unless --token is given")
+    viewer.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    viewer.add_argument("--token", default=None, help="access token annotators' links must carry")
+    viewer.add_argument("--videos-dir", type=Path, default=Path("videos"),
+                        help="folder for rendered clips; this run's go in a subfolder (default: videos)")
     plot = sub.add_parser("plot", help="(re)draw a run folder's learning curve",
                           description="Draw learning_curve.png from a run folder's progress.csv.")
     plot.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
@@ -102,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"video: {video}")
             print(f"true return over {len(returns)} episodes: {returns.mean():.1f} ± {returns.std():.1f} "
                   f"(min {returns.min():.1f}, max {returns.max():.1f})")
+        elif args.command == "viewer":
+            from prefrl.viewer.server import serve
+
+            serve(args.run_dir, args.host, args.port, args.videos_dir, args.token)
         elif args.command == "plot":
             from prefrl.plotting import plot_learning_curve
 

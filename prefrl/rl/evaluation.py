@@ -12,7 +12,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.config import ConfigError, TrainConfig
 from prefrl.render.video import WebmWriter
-from prefrl_envs import make_task
+from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task
 
 
 def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
@@ -38,12 +38,14 @@ def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, see
     """True returns of `n_episodes` episodes of the policy in `checkpoint/` (policy.zip and
     vecnormalize.pkl), with observation statistics frozen. Seeds differ from training's.
     With `video`, the first `video_seconds` of the first episode are also written there as a WebM
-    clip in real time (software rendering takes ~0.1 s a frame here, so the clip is kept short)."""
+    clip in real time."""
     checkpoint = Path(checkpoint)
     render_mode = "rgb_array" if video else None
     venv = make_vec_env(lambda: make_task(env_id, render_mode=render_mode), n_envs=1, seed=seed)
     writer, every, max_frames = None, 1, 0
     if video:
+        if is_mujoco(venv.envs[0]):
+            fast_offscreen_rendering(venv.envs[0])
         dt = getattr(venv.envs[0].unwrapped, "dt", None) or 1 / 30
         every = max(1, math.ceil((1 / dt) / MAX_VIDEO_FPS))
         writer = WebmWriter(video, fps=1 / (dt * every))

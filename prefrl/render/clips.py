@@ -1,0 +1,57 @@
+"""Segments to clips: a stored segment's render states drawn frame by frame into a WebM file."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from prefrl.render.video import WebmWriter
+from prefrl.segments import Segment
+
+MAX_CLIP_FPS = 30
+"""Clips of fast-stepping tasks (Hopper: 125 steps/s) keep every k-th step to stay at or under
+this rate, so they play in real time without rendering hundreds of frames."""
+
+
+def clip_name(segment_id: int) -> str:
+    return f"seg-{segment_id}.webm"
+
+
+class SegmentClipRenderer:
+    """Draws segments of one task. For MuJoCo the env is put into each saved physics state and
+    rendered offscreen (EGL, no display needed)."""
+
+    def __init__(self, env_id: str, width: int = 320, height: int = 240) -> None:
+        os.environ.setdefault("MUJOCO_GL", "egl")
+        from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task
+
+        self.env = make_task(env_id, render_mode="rgb_array", width=width, height=height)
+        self.env.reset(seed=0)
+        if is_mujoco(self.env):
+            fast_offscreen_rendering(self.env)
+        dt = getattr(self.env.unwrapped, "dt", None) or 1 / 15
+        self.every = max(1, math.ceil((1 / dt) / MAX_CLIP_FPS))
+        self.fps = 1 / (dt * self.every)
+
+    def frames(self, segment: Segment):
+        from prefrl_envs import set_physics_state
+
+        for state in segment.render_states[:: self.every]:
+            set_physics_state(self.env, state)
+            yield self.env.render()
+
+    def render(self, segment: Segment, folder: Path) -> Path:
+        """Write the segment's clip into `folder` (atomically: a reader never sees half a file)."""
+        path = Path(folder) / clip_name(segment.id)
+        tmp = path.with_suffix(".tmp.webm")
+        with WebmWriter(tmp, self.fps) as writer:
+            for frame in self.frames(segment):
+                writer.write(np.asarray(frame))
+        os.replace(tmp, path)
+        return path
+
+    def close(self) -> None:
+        self.env.close()
