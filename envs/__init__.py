@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import gymnasium as gym
 
 from prefrl_envs.mujoco import PhysicsStateInfo, fast_offscreen_rendering, is_mujoco, set_physics_state
+from prefrl_envs.backflip import BACKFLIP_ID, register_backflip
 from prefrl_envs.paper_mujoco import PAPER_TASKS, paper_id, register_paper_tasks
 
 register_paper_tasks()
+register_backflip()
 
 CLIP_SECONDS = 1.5
 """The paper's clip length in simulated seconds."""
@@ -64,6 +66,7 @@ def task_info(env_id: str) -> TaskInfo:
 
 
 __all__ = [
+    "BACKFLIP_ID",
     "CLIP_SECONDS",
     "PAPER_TASKS",
     "PhysicsStateInfo",

@@ -26,9 +26,12 @@ class TrainConfig:
     name: str = opt("prefrl", "Experiment name, part of the run folder's name.")
     runs_dir: str = opt("runs", "Folder under which the run folder is created.")
     teacher: str = opt(
-        "oracle", "Who answers: the synthetic oracle (true reward) or a person in the viewer.",
-        choices=["oracle", "human"])
+        "oracle", "Who answers: the synthetic oracle (true reward), a person in the viewer, or a "
+        "scripted stand-in answering through the viewer's path (store and pending queries).",
+        choices=["oracle", "human", "scripted"])
     max_pending: int = opt(20, "Most unanswered queries waiting for a person at once (--teacher human).")
+    viewer: bool = opt(False, "Also serve the comparison viewer on 127.0.0.1 while training.")
+    viewer_port: int = opt(8000, "Port of the viewer started by --viewer.")
     query_selector: str = opt(
         "disagreement", "How to pick pairs: ensemble disagreement (paper) or random (ablation).",
         choices=["disagreement", "random"])
@@ -64,6 +67,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        if not 0 < self.viewer_port < 65536:
+            raise ConfigError(f"--viewer-port must be within 1-65535, got {self.viewer_port}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
         if not 0.0 <= self.initial_label_fraction <= 1.0:

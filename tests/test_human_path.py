@@ -53,3 +53,35 @@ def test_a_restarted_learner_counts_what_was_asked_and_reads_only_new_answers(tm
         assert learner.labels_asked == 2
         store.answer_query(q2.id, "equal", "ann")
         assert learner.collect_answers() == 1
+
+
+def test_the_scripted_stand_in_answers_through_the_store_like_a_person(tmp_path):
+    from prefrl.teachers.scripted import ScriptedAnnotator
+
+    with PreferenceStore(tmp_path / "p.sqlite") as store:
+        learner = make_learner(store)
+        learner.teacher = ScriptedAnnotator(max_pending=4)
+        learner.ask(4)
+        assert store.pending_count() == 4
+        assert learner.collect_answers() == 4
+        assert store.pending_count() == 0
+        for c in store.comparisons():
+            segs = store.segments([c.left_id, c.right_id])
+            better = c.left_id if segs[c.left_id].true_return > segs[c.right_id].true_return else c.right_id
+            assert c.annotator == "script" and c.query_id is not None
+            assert (c.answer.value == "left") == (better == c.left_id)
+
+
+def test_backflip_task_never_terminates_and_rewards_backward_rotation():
+    import prefrl_envs
+    from prefrl_envs.backflip import BACKFLIP_ID
+
+    env = prefrl_envs.make_task(BACKFLIP_ID)
+    env.reset(seed=0)
+    total, pitch0 = 0.0, None
+    for _ in range(300):
+        _, reward, terminated, _, info = env.step(env.action_space.sample())
+        pitch0 = info["pitch"] + reward if pitch0 is None else pitch0
+        total += reward
+        assert not terminated
+    assert abs(total - (pitch0 - info["pitch"])) < 1e-9  # the return is the net backward rotation

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import math
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +195,7 @@ def _run(plan: RunPlan, run_dir: Path, resume: bool) -> Path:
         agent._last_obs = obs
         agent._last_episode_starts = dones
 
+    viewer = start_viewer(run_dir, config.viewer_port) if config.viewer else None
     try:
         if not resume:
             learner.ask(plan.schedule.initial_labels)
@@ -210,7 +213,14 @@ def _run(plan: RunPlan, run_dir: Path, resume: bool) -> Path:
         store.close()
         env.close()
         plot_learning_curve(run_dir)
+        if viewer is not None:
+            viewer.terminate()
     return run_dir
+
+
+def start_viewer(run_dir: Path, port: int) -> subprocess.Popen:
+    """`prefrl viewer RUN_DIR` beside the training process, on loopback."""
+    return subprocess.Popen([sys.executable, "-m", "prefrl.cli", "viewer", str(run_dir), "--port", str(port)])
 
 
 def save_checkpoint(run_dir: Path, agent: PPO, env: VecNormalize, state: dict) -> None:

@@ -3,6 +3,7 @@
 from prefrl.teachers.base import Teacher
 from prefrl.teachers.human import HumanTeacher
 from prefrl.teachers.oracle import SyntheticOracle
+from prefrl.teachers.scripted import ScriptedAnnotator
 
 
 def make_teacher(config) -> Teacher:
@@ -11,7 +12,9 @@ def make_teacher(config) -> Teacher:
         return SyntheticOracle()
     if config.teacher == "human":
         return HumanTeacher(max_pending=config.max_pending)
-    raise ValueError(f"unknown teacher {config.teacher!r}; choose 'oracle' or 'human'")
+    if config.teacher == "scripted":
+        return ScriptedAnnotator(max_pending=config.max_pending)
+    raise ValueError(f"unknown teacher {config.teacher!r}; choose 'oracle', 'human' or 'scripted'")
 
 
-__all__ = ["HumanTeacher", "SyntheticOracle", "Teacher", "make_teacher"]
+__all__ = ["HumanTeacher", "ScriptedAnnotator", "SyntheticOracle", "Teacher", "make_teacher"]
