@@ -28,6 +28,8 @@ import numpy as np
 
 # The v4 envs need the MuJoCo bindings only; nothing here renders.
 os.environ.setdefault("MUJOCO_GL", "egl")
+# imitation's reward trainer draws tqdm progress bars on stderr; keep the arm's output quiet.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 TASKS = ("HalfCheetah", "Hopper", "Walker2d", "Swimmer")
 
@@ -244,15 +246,24 @@ def run(args: argparse.Namespace, log_dir: str, log_formats: list[str]) -> dict:
             return self.venv.step_wait()
 
     class BudgetedAgentTrainer(pc.AgentTrainer):
-        """AgentTrainer whose PPO stops at the cumulative step target: SB3's learn() rounds each
-        call up to whole rollouts, which over many iterations would overshoot --timesteps by up
-        to one rollout per iteration; this carries the overshoot over instead."""
+        """AgentTrainer that spreads exactly `total` PPO steps evenly over imitation's rounds.
 
-        target = 0
+        imitation 1.0.1's PreferenceComparisons.train() loops over [initial comparisons] + one
+        share per iteration, i.e. num_iterations + 1 rounds, and trains the agent for
+        total_timesteps // num_iterations steps in every one of them, so PPO would run
+        (1 + 1/num_iterations) * total_timesteps. SB3's learn() also rounds every call up to whole
+        rollouts. Here round k trains up to the cumulative target total * (k+1) / rounds instead
+        (`steps` from imitation is ignored), so PPO ends within one rollout of --timesteps."""
+
+        def __init__(self, *a, total: int, rounds: int, **kw):
+            super().__init__(*a, **kw)
+            self.total, self.rounds, self.round = total, rounds, 0
 
         def train(self, steps: int, **kwargs) -> None:
-            self.target += steps
-            remaining = self.target - self.algorithm.num_timesteps
+            del steps
+            self.round += 1
+            target = self.total * self.round // self.rounds
+            remaining = target - self.algorithm.num_timesteps
             if remaining > 0:
                 super().train(remaining, **kwargs)
 
@@ -292,14 +303,16 @@ def run(args: argparse.Namespace, log_dir: str, log_formats: list[str]) -> dict:
     # goes on top, as in the true-reward PPO baseline: the policy sees normalised observations and
     # the learned reward normalised by its return scale; the reward model sees raw observations.
     trainer = BudgetedAgentTrainer(algorithm=agent, reward_fn=reward_net, venv=raw, rng=rng,
-                                   exploration_frac=EXPLORATION_FRAC, custom_logger=logger)
+                                   exploration_frac=EXPLORATION_FRAC, custom_logger=logger,
+                                   total=args.timesteps, rounds=args.iterations + 1)
     normalized = VecNormalize(trainer.venv, norm_obs=ppo["normalize_obs"],
                               norm_reward=ppo["normalize_reward"], gamma=ppo["gamma"])
     agent.set_env(normalized)
 
     preference_model = pc.PreferenceModel(reward_net)
     reward_trainer = pc._make_reward_trainer(  # EnsembleTrainer for an ensemble, as in the script
-        preference_model, pc.CrossEntropyRewardLoss(), rng, REWARD_TRAINER_KWARGS)
+        preference_model, pc.CrossEntropyRewardLoss(), rng,
+        {**REWARD_TRAINER_KWARGS, "custom_logger": logger})  # else it makes a /tmp/imitation-* dir
     main = pc.PreferenceComparisons(
         trainer, reward_net,
         num_iterations=args.iterations,

@@ -11,6 +11,7 @@ let upcoming = null;              // the next query, preloaded
 let busy = false;
 let answeredAt = null;            // performance.now() of the last answer, until the next pair plays
 window.prefrlMetrics = { answerToPlayMs: [] };
+window.prefrlState = () => ({ current: current && current.id, upcoming: upcoming && upcoming.id });
 
 if (token) $("stats-link").href = "stats?token=" + encodeURIComponent(token);
 $("annotator").value = localStorage.getItem("prefrl.annotator") || "";
