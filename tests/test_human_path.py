@@ -85,3 +85,21 @@ def test_backflip_task_never_terminates_and_rewards_backward_rotation():
         total += reward
         assert not terminated
     assert abs(total - (pitch0 - info["pitch"])) < 1e-9  # the return is the net backward rotation
+
+
+def test_train_with_the_scripted_stand_in_runs_the_whole_human_loop(tmp_path):
+    import sqlite3
+
+    from prefrl.cli import main
+
+    runs = tmp_path / "runs"
+    assert main(["train", "--env", "prefrl/HopperBackflip-v0", "--teacher", "scripted", "--timesteps", "8000",
+                 "--labels", "8", "--n-envs", "2", "--update-every", "1000", "--max-pending", "3",
+                 "--runs-dir", str(runs), "--no-progress"]) == 0
+    (run,) = list(runs.iterdir())
+    db = sqlite3.connect(run / "preferences.sqlite")
+    queries = db.execute("SELECT COUNT(*) FROM queries").fetchone()[0]
+    rows = db.execute("SELECT query_id, annotator, teacher FROM comparisons").fetchall()
+    db.close()
+    assert queries == 8  # the whole budget went out as pending queries (the cap is tested above)
+    assert len(rows) == 8 and all(q is not None and a == "script" and t == "human" for q, a, t in rows)
