@@ -1,8 +1,13 @@
-"""Side-by-side MuJoCo benchmark: SB3 PPO on the true reward versus prefrl from synthetic labels.
+"""Side-by-side MuJoCo benchmark: SB3 PPO on the true reward, prefrl from synthetic labels, and
+imitation's preference comparisons.
 
-Same env, seeds, PPO hyperparameters and env steps for both arms; each arm's final policy is
+Same env, seeds, PPO hyperparameters and env steps for every arm; each arm's final policy is
 evaluated on the true reward. Prints and writes (results.md, results.json) a table of final true
-return, wall time and env steps per second, with the ratios prefrl / true-reward.
+return, wall time and env steps per second, with the ratios prefrl / true-reward and
+prefrl / imitation. The imitation arm runs when its virtual environment exists
+(`bash scripts/setup_imitation_venv.sh` makes `.venv-imitation`), as a subprocess there, on the
+paper variants `prefrl/{HalfCheetah,Hopper,Walker2d,Swimmer}-v0` (rebuilt over Gymnasium 0.29's v4
+envs, which is what imitation 1.0.1 runs on).
 
     python scripts/bench_mujoco.py --envs HalfCheetah-v5 --seeds 0 1 2 --timesteps 1000000 --labels 700
 
@@ -16,11 +21,47 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+ROOT = Path(__file__).resolve().parents[1]
+IMITATION_PYTHON = ROOT / ".venv-imitation" / "bin" / "python"
+IMITATION_TASKS = {f"prefrl/{t}-v0": t for t in ("HalfCheetah", "Hopper", "Walker2d", "Swimmer")}
+
+
+def imitation_ppo_json(env_id: str) -> str:
+    """Our PPO row for the task, in the form scripts/imitation_arm.py takes."""
+    from prefrl.rl.hyperparams import ppo_hyperparams
+
+    hp = ppo_hyperparams(env_id)
+    kwargs = hp.ppo_kwargs()
+    policy = kwargs.pop("policy_kwargs")
+    return json.dumps(kwargs | {
+        "n_envs": hp.n_envs, "normalize_obs": hp.normalize_obs, "normalize_reward": hp.normalize_reward,
+        "log_std_init": policy.get("log_std_init", 0.0), "ortho_init": policy.get("ortho_init", True),
+        "activation": policy.get("activation_fn").__name__.lower() if "activation_fn" in policy else "tanh"})
+
+
+def run_imitation(job: dict, out: Path) -> dict:
+    import prefrl_envs
+
+    result = out / "result.json"
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [str(IMITATION_PYTHON), str(ROOT / "scripts" / "imitation_arm.py"), "--task", IMITATION_TASKS[job["env"]],
+           "--timesteps", str(job["timesteps"]), "--labels", str(job["labels"]), "--seed", str(job["seed"]),
+           "--segment-length", str(prefrl_envs.task_info(job["env"]).default_segment_length),
+           "--ppo-json", imitation_ppo_json(job["env"]), "--eval-episodes", str(job["eval_episodes"]),
+           "--out", str(result)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"imitation arm failed: {proc.stderr[-2000:]}")
+    got = json.loads(result.read_text())
+    return job | {k: got[k] for k in ("wall_s", "steps_per_s", "return_mean", "return_std")}
 
 
 def run_arm(job: dict) -> dict:
@@ -31,6 +72,8 @@ def run_arm(job: dict) -> dict:
     from prefrl.rl.training import train
 
     out = Path(job["out"]) / f"{job['env']}__{job['arm']}__{job['seed']}"
+    if job["arm"] == "imitation":
+        return run_imitation(job, out)
     started = time.time()
     if job["arm"] == "true_reward":
         train_true_reward(job["env"], job["timesteps"], job["seed"], out)
@@ -51,7 +94,7 @@ def summarise(results: list[dict]) -> str:
     ratios = []
     for env in sorted({r["env"] for r in results}):
         by_arm = {}
-        for arm in ("true_reward", "prefrl"):
+        for arm in ("true_reward", "prefrl", "imitation"):
             rows = [r for r in results if r["env"] == env and r["arm"] == arm]
             if not rows:
                 continue
@@ -61,11 +104,17 @@ def summarise(results: list[dict]) -> str:
             by_arm[arm] = (ret.mean(), sps.mean())
             lines.append(f"| {env} | {arm} | {len(rows)} | {ret.mean():.0f} ± {ret.std():.0f} | "
                          f"{wall.mean():.0f} | {sps.mean():.0f} |")
-        if len(by_arm) == 2:
-            (rt, st), (rp, sp) = by_arm["true_reward"], by_arm["prefrl"]
-            ratios.append(f"| {env} | {rp / rt:.2f}x | {sp / st:.2f}x |")
+        if "prefrl" in by_arm:
+            rp, sp = by_arm["prefrl"]
+            cells = []
+            for other in ("true_reward", "imitation"):
+                ro, so = by_arm.get(other, (None, None))
+                cells += [f"{rp / ro:.2f}x" if ro else "–", f"{sp / so:.2f}x" if so else "–"]
+            ratios.append(f"| {env} | " + " | ".join(cells) + " |")
     if ratios:
-        lines += ["", "| env | return prefrl / true-reward | steps/s prefrl / true-reward |", "|---|---|---|", *ratios]
+        lines += ["", "| env | return prefrl / true-reward | steps/s prefrl / true-reward | "
+                      "return prefrl / imitation | steps/s prefrl / imitation |",
+                  "|---|---|---|---|---|", *ratios]
     return "\n".join(lines)
 
 
@@ -76,8 +125,10 @@ def main() -> int:
     p.add_argument("--timesteps", type=int, default=1_000_000, help="env steps per arm-run")
     p.add_argument("--labels", type=int, default=700, help="prefrl's label budget")
     p.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes per final policy")
-    p.add_argument("--arms", nargs="+", default=["true_reward", "prefrl"], choices=["true_reward", "prefrl"],
-                   help="which arms to run")
+    p.add_argument("--arms", nargs="+", default=["true_reward", "prefrl", "imitation"],
+                   choices=["true_reward", "prefrl", "imitation"],
+                   help="which arms to run; imitation only where .venv-imitation exists and the env is "
+                        "one of " + ", ".join(IMITATION_TASKS))
     p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_mujoco"), help="output folder")
     args = p.parse_args()
@@ -86,9 +137,14 @@ def main() -> int:
               file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
+    if "imitation" in args.arms and not IMITATION_PYTHON.exists():
+        print(f"bench_mujoco: no {IMITATION_PYTHON}: skipping the imitation arm "
+              f"(run `bash scripts/setup_imitation_venv.sh` to add it)", file=sys.stderr)
+        args.arms = [a for a in args.arms if a != "imitation"]
     jobs = [dict(env=e, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels,
                  eval_episodes=args.eval_episodes, out=str(args.out))
-            for s in args.seeds for e in args.envs for a in args.arms]  # seed-major: partial runs cover every env
+            for s in args.seeds for e in args.envs for a in args.arms  # seed-major: partial runs cover every env
+            if a != "imitation" or e in IMITATION_TASKS]
     results = []
     with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
         for r in pool.imap_unordered(run_arm, jobs):

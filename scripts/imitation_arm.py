@@ -65,8 +65,9 @@ FRAGMENTER_KWARGS = {"warning_threshold": 0}  # script default
 QUERY_SCHEDULE = "hyperbolic"  # script default
 EXPLORATION_FRAC = 0.0  # script default. Must stay 0 here: imitation's exploration wrapper is
 # built before we put VecNormalize in front of the policy, so it would feed it raw observations.
-GATHERER_KWARGS: dict = {}  # script default: SyntheticGatherer(temperature=1, sample=True,
-# discount_factor=1, threshold=50), i.e. Bradley-Terry-sampled labels from true returns.
+# Deterministic labels from true returns, like prefrl's synthetic oracle, so both arms learn from
+# labels of the same quality (imitation's script default samples them: temperature 1, sample=True).
+GATHERER_KWARGS: dict = {"sample": False}
 STEPS_PER_ITERATION = 50_000  # our choice, see default_iterations()
 
 
@@ -280,7 +281,8 @@ def run(args: argparse.Namespace, log_dir: str, log_formats: list[str]) -> dict:
     # each with a RunningNorm on its output, AddSTDRewardWrapper with alpha 0, i.e. the ensemble
     # mean), with 3 members. Each member also gets imitation's default RunningNorm on its inputs
     # (the reward ingredient's default for single nets; the ensemble config leaves member inputs
-    # raw, which on MuJoCo's unscaled velocities trains poorly). MLP sizes: BasicRewardNet's (32, 32).
+    # raw, a poor fit for MuJoCo's unscaled velocities; our choice, not compared against raw
+    # inputs). MLP sizes: BasicRewardNet's default (32, 32).
     members = [
         reward_nets.NormalizedRewardNet(
             reward_nets.BasicRewardNet(raw.observation_space, raw.action_space,
