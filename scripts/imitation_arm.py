@@ -205,7 +205,10 @@ class WithoutControlCost(gym.Wrapper):
 
 class FixedLengthEpisode(gym.Wrapper):
     """Where the v4 env would terminate (Hopper/Walker2d fell), the episode goes on and the reward
-    takes `penalty` for that step; `info["would_terminate"]` records it."""
+    takes `penalty` for that step; `info["would_terminate"]` records it.
+
+    The same rule as prefrl_envs.paper_mujoco.FixedLengthEpisode, restated here on purpose: this
+    script runs in imitation's own venv (Gymnasium 0.29), where prefrl cannot be imported."""
 
     def __init__(self, env, penalty: float) -> None:
         super().__init__(env)
