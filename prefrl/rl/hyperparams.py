@@ -71,6 +71,7 @@ TABLE: dict[str, PPOHyperparams] = {}
 """Per-task rows, keyed by env id: the Gymnasium v5 id and prefrl's paper variant share a row."""
 for _task, _row in _TASK_ROWS.items():
     TABLE[f"{_task}-v5"] = TABLE[f"prefrl/{_task}-v0"] = _zoo(*_row)
+TABLE["prefrl/HopperBackflip-v0"] = TABLE["Hopper-v5"]  # the same body, taught a different motion
 
 
 def ppo_hyperparams(env_id: str, n_envs: int | None = None) -> PPOHyperparams:
