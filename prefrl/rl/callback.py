@@ -82,6 +82,7 @@ class PreferenceCallback(BaseCallback):
             self.logger.record("charts/true_return", float(true.mean()))
             self.logger.record("charts/true_return_max", float(true.max()))
             self.logger.record("charts/pred_return", float(pred.mean()))
+        self.logger.record("charts/wall_seconds", time.time() - self.started_at)
         self.logger.record("charts/steps_per_second",
                            (step - self._steps_at_start) / max(time.time() - self.started_at, 1e-9))
         for key, value in self.learner.metrics.items():
