@@ -113,7 +113,7 @@ def plan_run(config: TrainConfig) -> RunPlan:
 def train(config: TrainConfig) -> Path:
     """Run the whole preference loop in a new run folder; returns the folder."""
     plan = plan_run(config)
-    return _run(plan, create_run_dir(config), resume=False)
+    return _run(plan, create_run_dir(config), state=None)
 
 
 def resume(run_dir: Path) -> Path:
@@ -131,16 +131,17 @@ def resume(run_dir: Path) -> Path:
         (run_dir / ".write-test").unlink()
     except OSError as exc:
         raise ConfigError(f"cannot write to {run_dir} ({exc.strerror}); resume needs write access") from None
-    return _run(plan_run(config), run_dir, resume=True)
+    return _run(plan_run(config), run_dir, state=state)
 
 
-def _run(plan: RunPlan, run_dir: Path, resume: bool) -> Path:
+def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
+    """The loop, in a fresh run folder (`state` None) or continuing from a checkpoint's state."""
     config, hp = plan.config, plan.ppo
+    resume = state is not None
     started = time.time()
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.torch_threads)
     rng = np.random.default_rng(config.seed)
-    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False) if resume else None
 
     model = MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=config.ensemble_size)
     agent, env, reward_env = make_ppo(config.env, hp, config.seed, model.predict_reward)
