@@ -62,7 +62,7 @@ def fast_offscreen_rendering(env: gym.Env) -> None:
     Call before the env's first render."""
     base = env.unwrapped
     base.model.vis.quality.offsamples = 0
-    env.render()
+    # the renderer's own call: no reset needed first (wrappers would insist on one)
     viewer = base.mujoco_renderer._get_viewer(base.render_mode)
     for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
                  mujoco.mjtRndFlag.mjRND_SKYBOX):

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from prefrl.preferences import PreferenceStore
 from prefrl.query.selectors import RandomSelector
@@ -72,19 +73,25 @@ def test_the_scripted_stand_in_answers_through_the_store_like_a_person(tmp_path)
             assert (c.answer.value == "left") == (better == c.left_id)
 
 
-def test_backflip_task_never_terminates_and_rewards_backward_rotation():
+def test_backflip_task_never_terminates_and_rewards_backward_rotation_off_the_ground():
     import prefrl_envs
-    from prefrl_envs.backflip import BACKFLIP_ID
+    from prefrl_envs.backflip import BACKFLIP_ID, MIN_FLIP_HEIGHT
 
     env = prefrl_envs.make_task(BACKFLIP_ID)
     env.reset(seed=0)
-    total, pitch0 = 0.0, None
+    pitch = float(env.unwrapped.data.qpos[2])
+    airborne = grounded = 0
     for _ in range(300):
         _, reward, terminated, _, info = env.step(env.action_space.sample())
-        pitch0 = info["pitch"] + reward if pitch0 is None else pitch0
-        total += reward
         assert not terminated
-    assert abs(total - (pitch0 - info["pitch"])) < 1e-9  # the return is the net backward rotation
+        if info["height"] > MIN_FLIP_HEIGHT:
+            assert reward == pytest.approx(pitch - info["pitch"])  # backward rotation counts up
+            airborne += 1
+        else:
+            assert reward == 0.0  # toppled: tumbling along the floor is no flip
+            grounded += 1
+        pitch = info["pitch"]
+    assert airborne and grounded  # a random policy stands a moment, then falls
 
 
 def test_train_with_the_scripted_stand_in_runs_the_whole_human_loop(tmp_path):
