@@ -106,9 +106,9 @@ def browser(tmp_path):
 
 def playing(driver):
     """Both clips advance: their currentTime grows over a short wait."""
-    before = driver.execute_script("return [left.currentTime, right.currentTime]")
+    before = driver.execute_script("return prefrlPlayback()")
     time.sleep(0.3)
-    after = driver.execute_script("return [left.currentTime, right.currentTime]")
+    after = driver.execute_script("return prefrlPlayback()")
     return after[0] > before[0] and after[1] > before[1]
 
 
@@ -124,7 +124,8 @@ def test_compare_clips_in_the_browser(viewer, browser):
 
     wait_for(lambda: playing(browser), what="both clips to play")
     first = browser.execute_script("return prefrlState().current")
-    wait_for(lambda: browser.execute_script("return prefrlState().upcoming"), what="the next pair to preload")
+    # a person watches the pair for a while; meanwhile the next pair loads into the spare slot
+    wait_for(lambda: browser.execute_script("return prefrlState().upcomingReady"), what="the next pair to preload")
 
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.ARROW_LEFT)

@@ -1,27 +1,40 @@
 // prefrl viewer: two clips side by side, looping in step; arrow keys answer as the paper's
 // contractors did (left/right choose, up = equal, down = can't tell); Backspace undoes.
+// Two slots of video elements: while one plays, the other holds the next pair, decoded and
+// paused, so answering swaps them and the next comparison plays at once.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token");
 const $ = (id) => document.getElementById(id);
-const left = $("left"), right = $("right");
-const blobs = new Map();          // clip URL -> object URL, so a preloaded pair plays at once
-let current = null;               // the query on screen
-let upcoming = null;              // the next query, preloaded
+const slots = ["slot0", "slot1"].map((id) => {
+  const el = $(id);
+  return { el, left: el.querySelector(".left"), right: el.querySelector(".right"), query: null };
+});
+let active = 0;                   // index of the slot on screen
+let upcoming = null;              // the next query (loaded into the other slot when it can be)
+const blobs = new Map();          // clip URL -> object URL
 let busy = false;
 let answeredAt = null;            // performance.now() of the last answer, until the next pair plays
 window.prefrlMetrics = { answerToPlayMs: [] };
-window.prefrlState = () => ({ current: current && current.id, upcoming: upcoming && upcoming.id });
+window.prefrlState = () => ({ current: current() && current().id, upcoming: upcoming && upcoming.id,
+                              upcomingReady: upcomingReady() });
+window.prefrlPlayback = () => [slots[active].left.currentTime, slots[active].right.currentTime];
+
+function current() { return slots[active].query; }
+function upcomingReady() {  // the next pair sits decoded in the spare slot
+  const spare = slots[1 - active];
+  return Boolean(upcoming && spare.query && spare.query.id === upcoming.id &&
+                 spare.left.readyState >= 2 && spare.right.readyState >= 2);
+}
+function annotator() { return $("annotator").value.trim(); }
 
 if (token) $("stats-link").href = "stats?token=" + encodeURIComponent(token);
 $("annotator").value = localStorage.getItem("prefrl.annotator") || "";
 $("annotator").addEventListener("change", () => {
-  localStorage.setItem("prefrl.annotator", $("annotator").value.trim());
-  current = upcoming = null;
+  localStorage.setItem("prefrl.annotator", annotator());
+  clearSlots();
   refresh();
 });
-
-function annotator() { return $("annotator").value.trim(); }
 
 function status(text, error = false) {
   $("status").textContent = text;
@@ -47,45 +60,56 @@ async function clipUrl(url) {
   return objectUrl;
 }
 
-async function preload(query) {
-  if (!query) return false;
-  try { await Promise.all([clipUrl(query.left), clipUrl(query.right)]); return true; }
-  catch { return false; }
-}
-
-function showProgress(p) {
-  $("progress").textContent = `${p.answered} answered · ${p.pending} waiting · budget ${p.budget}`;
-}
-
-async function show(query) {
-  current = query;
-  const [l, r] = await Promise.all([clipUrl(query.left), clipUrl(query.right)]);
-  if (current !== query) return;
-  left.src = l; right.src = r;
-  $("pair").hidden = false; $("empty").hidden = true;
-  await Promise.all([once(left, "loadeddata"), once(right, "loadeddata")]);
-  restart();
-}
-
 function once(el, event) {
   return el.readyState >= 2 ? Promise.resolve() : new Promise((ok) => el.addEventListener(event, ok, { once: true }));
 }
 
-function restart() {  // both clips from the start together, so they stay in step
-  left.currentTime = 0; right.currentTime = 0;
-  Promise.all([left.play(), right.play()]).then(() => {
+async function load(slot, query) {  // fetch and decode a pair into a slot, paused at the start
+  const [l, r] = await Promise.all([clipUrl(query.left), clipUrl(query.right)]);
+  slot.query = query;
+  slot.left.src = l; slot.right.src = r;
+  await Promise.all([once(slot.left, "loadeddata"), once(slot.right, "loadeddata")]);
+  return slot.query === query;
+}
+
+function play(index) {  // put a slot on screen, both clips from the start together
+  active = index;
+  slots.forEach((s, i) => {
+    s.el.hidden = false;
+    s.el.classList.toggle("spare", i !== index);  // off screen but still decoding: not display:none
+    if (i !== index) { s.left.pause(); s.right.pause(); }
+  });
+  $("empty").hidden = true;
+  restart(slots[index]);
+}
+
+function restart(slot) {
+  if (slot !== slots[active]) return;
+  slot.left.currentTime = 0; slot.right.currentTime = 0;
+  Promise.all([slot.left.play(), slot.right.play()]).then(() => {
     if (answeredAt !== null) {
       window.prefrlMetrics.answerToPlayMs.push(performance.now() - answeredAt);
       answeredAt = null;
     }
   }).catch(() => {});
 }
-left.addEventListener("ended", restart);
-right.addEventListener("ended", () => { if (!left.ended && left.paused) restart(); });
+for (const slot of slots) {
+  slot.left.addEventListener("ended", () => restart(slot));
+  slot.right.addEventListener("ended", () => { if (slot.left.paused) restart(slot); });
+}
+
+function clearSlots() {
+  for (const s of slots) { s.query = null; s.el.hidden = true; s.left.pause(); s.right.pause(); }
+  upcoming = null;
+}
+
+function showProgress(p) {
+  $("progress").textContent = `${p.answered} answered · ${p.pending} waiting · budget ${p.budget}`;
+}
 
 async function refresh() {
   if (!annotator()) {
-    $("need-name").hidden = false; $("pair").hidden = true; $("empty").hidden = true;
+    $("need-name").hidden = false; clearSlots(); $("empty").hidden = true;
     return;
   }
   $("need-name").hidden = true;
@@ -93,38 +117,48 @@ async function refresh() {
     const data = await api("api/next?annotator=" + encodeURIComponent(annotator()));
     showProgress(data.progress);
     const [first, second] = data.queries;
-    if (!first) { current = upcoming = null; $("pair").hidden = true; $("empty").hidden = false; return; }
-    if (!current || current.id !== first.id) {
-      if (!(await preload(first))) { status("rendering clips…"); setTimeout(refresh, 1000); return; }
-      await show(first);
+    if (!first) { clearSlots(); $("empty").hidden = false; return; }
+    if (!current() || current().id !== first.id) {
+      const spare = 1 - active;
+      try {
+        if (slots[spare].query && slots[spare].query.id === first.id) play(spare);
+        else if (await load(slots[active], first)) play(active);
+      } catch { status("rendering clips…"); setTimeout(refresh, 1000); return; }
       status("");
     }
     upcoming = second || null;
-    preload(upcoming);
+    preloadUpcoming();
   } catch (err) { status(err.message, true); }
 }
 
+let preloading = false;
+function preloadUpcoming() {  // into the spare slot; retried every second until its clips exist
+  const spare = slots[1 - active];
+  if (preloading || !upcoming || (spare.query && spare.query.id === upcoming.id)) return;
+  preloading = true;
+  load(spare, upcoming).catch(() => { spare.query = null; }).finally(() => { preloading = false; });
+}
+
 async function answer(choice) {
-  if (busy || !current) return;
+  if (busy || !current()) return;
   busy = true;
   answeredAt = performance.now();
-  const query = current;
+  const query = current();
   try {
     const data = await api("api/answer", { query_id: query.id, choice, annotator: annotator() });
     showProgress(data.progress);
     status(`saved: ${choice}`);
-    if (upcoming && upcoming.id !== query.id && blobs.has(upcoming.left) && blobs.has(upcoming.right)) {
-      const next = upcoming; upcoming = null;
-      await show(next);           // the preloaded pair plays at once
-    } else { current = null; }
+    if (upcomingReady()) {
+      play(1 - active);           // the preloaded pair plays at once
+    } else { slots[active].query = null; }
     forget(query);
     refresh();
   } catch (err) { answeredAt = null; status(err.message, true); }
   finally { busy = false; }
 }
 
-function forget(query) {  // free the answered pair's clips unless the next pairs reuse them
-  const keep = new Set([current, upcoming].filter(Boolean).flatMap((q) => [q.left, q.right]));
+function forget(query) {  // free the answered pair's clips unless a slot still shows them
+  const keep = new Set(slots.filter((s) => s.query).flatMap((s) => [s.query.left, s.query.right]));
   for (const url of [query.left, query.right]) {
     if (!keep.has(url) && blobs.has(url)) { URL.revokeObjectURL(blobs.get(url)); blobs.delete(url); }
   }
@@ -136,7 +170,7 @@ async function undo() {
   try {
     await api("api/undo", { annotator: annotator() });
     status("undone");
-    current = upcoming = null;
+    clearSlots();
     await refresh();
   } catch (err) { status(err.message, true); }
   finally { busy = false; }
@@ -152,4 +186,4 @@ document.addEventListener("keydown", (e) => {
 });
 
 refresh();
-setInterval(() => { if (!current && !busy) refresh(); }, 2000);
+setInterval(() => { if (busy) return; if (!current()) refresh(); else preloadUpcoming(); }, 1000);
