@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 import types
 import typing
@@ -82,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
+    # SIGTERM (e.g. from a job scheduler) ends a run like Ctrl-C: checkpoint, plot, stop the viewer.
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -130,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prefrl {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("prefrl: interrupted; the checkpoint and labels so far are saved", file=sys.stderr)
+        if args.command == "train":
+            print("prefrl train: interrupted; the checkpoint and labels so far are saved "
+                  "(continue with --resume RUN_DIR)", file=sys.stderr)
         return 130
     return 0
 

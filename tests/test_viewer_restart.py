@@ -68,3 +68,22 @@ def test_acknowledged_answers_survive_a_kill_and_are_not_shown_again(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
 
+
+
+def test_train_with_viewer_serves_the_run_while_it_trains(tmp_path):
+    port = free_port()
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "prefrl.cli", "train", "--teacher", "human", "--viewer",
+                             "--viewer-port", str(port), "--timesteps", "30000", "--labels", "6", "--n-envs", "2",
+                             "--update-every", "1000", "--runs-dir", str(runs), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(lambda: up(base) or proc.poll() is not None, what="the viewer beside training")
+        assert proc.poll() is None, "training ended before its viewer answered"
+        data = call(base + "api/next?annotator=ann")
+        assert data["env"] == "HalfCheetah-v5" and data["queries"]  # pending queries, waiting for a person
+        assert data["progress"]["budget"] == 6
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
