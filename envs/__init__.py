@@ -33,6 +33,8 @@ class TaskInfo:
     default_segment_length: int
     state_dim: int
     max_episode_steps: int | None
+    observation_space: gym.Space
+    action_space: gym.Space
 
 
 def env_exists(env_id: str) -> bool:
@@ -60,7 +62,7 @@ def task_info(env_id: str) -> TaskInfo:
         if episode:
             length = min(length, episode)  # Reacher: 1.5 s is 75 steps, its episodes 50
         state_dim = env.state_dim if isinstance(env, PhysicsStateInfo) else 0
-        return TaskInfo(env_id, dt, length, state_dim, episode)
+        return TaskInfo(env_id, dt, length, state_dim, episode, env.observation_space, env.action_space)
     finally:
         env.close()
 

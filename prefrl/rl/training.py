@@ -38,7 +38,7 @@ from prefrl.rl.run_logger import run_logger
 from prefrl.run_dir import create_run_dir
 from prefrl.segments import SegmentBuffer
 from prefrl.teachers import make_teacher
-from prefrl_envs import env_exists, known_env_ids, make_task, task_info
+from prefrl_envs import env_exists, known_env_ids, task_info
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,7 @@ def plan_run(config: TrainConfig) -> RunPlan:
         hint = ", ".join(close or ["HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5"])
         raise ConfigError(f"unknown env id {config.env!r}; use a registered Gymnasium id such as {hint}")
     info = task_info(config.env)
-    probe = make_task(config.env)
-    obs_space, act_space = probe.observation_space, probe.action_space
-    probe.close()
+    obs_space, act_space = info.observation_space, info.action_space
     if not isinstance(act_space, gym.spaces.Box) or not isinstance(obs_space, gym.spaces.Box):
         raise ConfigError(f"env {config.env!r} needs Box observations and actions for the MLP reward model")
     length = config.segment_length or info.default_segment_length
