@@ -1,0 +1,94 @@
+"""The paper's Atari reward net, `n_members` times, all members in one batched pass.
+
+Per member: 84x84x4 uint8 frames -> conv 7x7/3, 5x5/2, 3x3/1, 3x3/1 (16 filters each, batch norm,
+leaky ReLU, dropout 0.5) -> FC 64 -> scalar. Members run side by side as grouped convolutions
+(member m owns channel group m), so one conv call serves the whole ensemble. Actions are not an
+input: the paper's Atari predictor sees the frames only.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from prefrl.reward.ensemble import EnsembleLinear
+
+CONV_LAYERS: Sequence[tuple[int, int]] = ((7, 3), (5, 2), (3, 1), (3, 1))
+"""(kernel, stride) of the paper's four conv layers."""
+
+
+class CNNRewardEnsemble(nn.Module):
+    def __init__(
+        self,
+        n_members: int = 3,
+        frame_shape: tuple[int, int, int] = (84, 84, 4),
+        filters: int = 16,
+        hidden: int = 64,
+        dropout: float = 0.5,
+        negative_slope: float = 0.01,
+        reward_std: float = 0.05,
+    ) -> None:
+        super().__init__()
+        if n_members < 1:
+            raise ValueError(f"an ensemble needs at least one member, got {n_members}")
+        self.n_members = n_members
+        self.frame_shape = tuple(frame_shape)
+        self.reward_std = reward_std
+        height, width, channels = frame_shape
+        layers: list[nn.Module] = []
+        in_ch = channels
+        for kernel, stride in CONV_LAYERS:
+            layers += [
+                nn.Conv2d(in_ch * n_members, filters * n_members, kernel, stride, groups=n_members),
+                nn.BatchNorm2d(filters * n_members),
+                nn.LeakyReLU(negative_slope),
+                nn.Dropout2d(dropout),
+            ]
+            in_ch = filters
+            height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
+        self.conv = nn.Sequential(*layers)
+        self.features_per_member = filters * height * width
+        self.head = nn.Sequential(EnsembleLinear(n_members, self.features_per_member, hidden),
+                                  nn.LeakyReLU(negative_slope), EnsembleLinear(n_members, hidden, 1))
+        self.register_buffer("out_mean", torch.zeros(n_members))
+        self.register_buffer("out_std", torch.ones(n_members))
+
+    def raw(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
+        """Unnormalised rewards, (M, B). Frames (B, H, W, C) are shared by all members; frames with
+        a leading member axis (M, B, H, W, C) give each member its own batch."""
+        frames = obs.float() / 255.0
+        per_member = frames.dim() == 5
+        if per_member:  # (M, B, H, W, C) -> (B, M*C, H, W): member m's frames in channel group m
+            m, b = frames.shape[:2]
+            x = frames.permute(1, 0, 4, 2, 3).reshape(b, m * frames.shape[-1], *frames.shape[2:4])
+        else:  # (B, H, W, C) -> (B, C, H, W), repeated for every member's group
+            x = frames.permute(0, 3, 1, 2).repeat(1, self.n_members, 1, 1)
+        h = self.conv(x)  # (B, M*F, h, w)
+        b = h.shape[0]
+        h = h.reshape(b, self.n_members, -1).transpose(0, 1)  # (M, B, F*h*w)
+        return self.head(h).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
+        raw = self.raw(obs)
+        return (raw - self.out_mean[:, None]) / self.out_std[:, None] * self.reward_std
+
+    @torch.inference_mode()
+    def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None) -> np.ndarray:
+        return self(torch.as_tensor(obs)).mean(0).numpy()
+
+    def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:
+        """Pixels are scaled to [0, 1] in `raw`; batch norm does the rest."""
+
+    @torch.inference_mode()
+    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:
+        """Each member independently to zero mean and `reward_std` std on these frames."""
+        was_training = self.training
+        self.eval()
+        raw = torch.cat([self.raw(torch.as_tensor(chunk)) for chunk in np.array_split(obs, max(1, len(obs) // 512))],
+                        dim=1)
+        self.out_mean.copy_(raw.mean(1))
+        self.out_std.copy_(raw.std(1).clamp_min(1e-8))
+        self.train(was_training)
