@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 
-from prefrl.render.video import WebmWriter
+from prefrl.render.video import WebmWriter, frame_stride
 from prefrl.segments import Segment
 
 MAX_CLIP_FPS = 30
@@ -33,8 +32,7 @@ class SegmentClipRenderer:
         if is_mujoco(self.env):
             fast_offscreen_rendering(self.env)
         dt = getattr(self.env.unwrapped, "dt", None) or 1 / 15
-        self.every = max(1, math.ceil((1 / dt) / MAX_CLIP_FPS))
-        self.fps = 1 / (dt * self.every)
+        self.every, self.fps = frame_stride(dt, MAX_CLIP_FPS)
 
     def frames(self, segment: Segment):
         from prefrl_envs import set_physics_state

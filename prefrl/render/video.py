@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+
+def frame_stride(dt: float, max_fps: float) -> tuple[int, float]:
+    """(k, fps): keep every k-th simulation step so a real-time clip stays at or under `max_fps`.
+
+    >>> frame_stride(0.008, 30)  # Hopper: 125 steps/s
+    (5, 25.0)
+    """
+    every = max(1, math.ceil((1 / dt) / max_fps))
+    return every, 1 / (dt * every)
 
 
 @contextlib.contextmanager

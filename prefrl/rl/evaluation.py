@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.config import ConfigError, TrainConfig
-from prefrl.render.video import WebmWriter
+from prefrl.render.video import WebmWriter, frame_stride
 from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task
 
 
@@ -47,8 +46,8 @@ def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, see
         if is_mujoco(venv.envs[0]):
             fast_offscreen_rendering(venv.envs[0])
         dt = getattr(venv.envs[0].unwrapped, "dt", None) or 1 / 30
-        every = max(1, math.ceil((1 / dt) / MAX_VIDEO_FPS))
-        writer = WebmWriter(video, fps=1 / (dt * every))
+        every, fps = frame_stride(dt, MAX_VIDEO_FPS)
+        writer = WebmWriter(video, fps=fps)
         max_frames = max(1, int(video_seconds / (dt * every)))
     env = VecNormalize.load(str(checkpoint / "vecnormalize.pkl"), venv)
     env.training = False
