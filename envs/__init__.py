@@ -1,7 +1,8 @@
 """prefrl's environment types and task definitions (installed as the package `prefrl_envs`).
 
 The paper's eight MuJoCo tasks are registered as `prefrl/<Task>-v0` (fixed-length episodes,
-termination as a penalty, no control cost in the true reward); raw Gymnasium ids work too.
+termination as a penalty, no control cost in the true reward); raw Gymnasium ids work too. The
+paper's seven Atari games are `prefrl/<Game>-v0` (pixels, score masked, one continuous stream).
 `make_task` builds one environment of a task by id and attaches what prefrl needs beside the
 observation (for MuJoCo the physics state per step); `task_info` tells the segment length and
 render-state size without keeping an env around.
@@ -12,26 +13,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gymnasium as gym
+import numpy as np
 
 from prefrl_envs.mujoco import PhysicsStateInfo, fast_offscreen_rendering, is_mujoco, set_physics_state
+from prefrl_envs.atari import ATARI_GAMES, STATE_BYTES, AtariStream, atari_id, is_atari, register_atari_games
 from prefrl_envs.backflip import BACKFLIP_ID, register_backflip
 from prefrl_envs.paper_mujoco import PAPER_TASKS, paper_id, register_paper_tasks
 
 register_paper_tasks()
 register_backflip()
+register_atari_games()
 
 CLIP_SECONDS = 1.5
 """The paper's clip length in simulated seconds."""
+ATARI_SEGMENT_LENGTH = 25
+"""The paper's Atari clip: 25 agent steps (1.7 s at 15 steps per second)."""
 FALLBACK_SEGMENT_LENGTH = 25
-"""Steps per segment for envs that do not state their time step (the paper's Atari length)."""
+"""Steps per segment for envs that do not state their time step."""
 
 
 @dataclass(frozen=True)
 class TaskInfo:
     env_id: str
+    kind: str
+    """'mujoco', 'atari' or 'other': which family of defaults a run of this task takes."""
     dt: float | None
     default_segment_length: int
     state_dim: int
+    state_dtype: type
+    """dtype of a step's render state (MuJoCo: float64 physics state; Atari: serialized bytes)."""
     max_episode_steps: int | None
     observation_space: gym.Space
     action_space: gym.Space
@@ -61,13 +71,23 @@ def task_info(env_id: str) -> TaskInfo:
         episode = env.spec.max_episode_steps if env.spec else None
         if episode:
             length = min(length, episode)  # Reacher: 1.5 s is 75 steps, its episodes 50
-        state_dim = env.state_dim if isinstance(env, PhysicsStateInfo) else 0
-        return TaskInfo(env_id, dt, length, state_dim, episode, env.observation_space, env.action_space)
+        if is_atari(env):
+            kind, length, state_dim, state_dtype = "atari", ATARI_SEGMENT_LENGTH, STATE_BYTES, np.uint8
+        elif isinstance(env, PhysicsStateInfo):
+            kind, state_dim, state_dtype = "mujoco", env.state_dim, np.float64
+        else:
+            kind, state_dim, state_dtype = "other", 0, np.float64
+        return TaskInfo(env_id, kind, dt, length, state_dim, state_dtype, episode, env.observation_space,
+                        env.action_space)
     finally:
         env.close()
 
 
 __all__ = [
+    "ATARI_GAMES",
+    "AtariStream",
+    "atari_id",
+    "is_atari",
     "BACKFLIP_ID",
     "CLIP_SECONDS",
     "PAPER_TASKS",

@@ -38,20 +38,25 @@ class TrainConfig:
     oversample: int = opt(10, "Candidate pairs sampled per query for disagreement selection.")
     segment_length: int | None = opt(
         None, "Steps per segment; default 1.5 s of simulated time from the env's dt.")
-    segment_buffer: int = opt(4096, "Most recent segments kept for queries (fixed memory).")
+    segment_buffer: int | None = opt(
+        None, "Most recent segments kept for queries (fixed memory); default 4096, Atari 1024.")
     label_buffer: int | None = opt(
-        None, "Most recent labels kept for reward training (FIFO); default keeps all.")
+        None, "Most recent labels kept for reward training (FIFO); default keeps all, Atari 3000.")
     ensemble_size: int = opt(3, "Reward-model ensemble members.")
-    initial_label_fraction: float = opt(
-        0.25, "Share of the budget asked about the random initial policy before RL starts.")
-    schedule_horizon: float = opt(2e6, "h in the label rate h/(T+h) after T env steps.")
+    initial_label_fraction: float | None = opt(
+        None, "Share of the budget asked about the random initial policy before RL starts; "
+        "default 0.25, Atari 500 labels (or 0.25 of a smaller budget).")
+    schedule_horizon: float | None = opt(
+        None, "h in the label rate h/(T+h) after T env steps; default 2e6, Atari 5e6.")
     update_every: int = opt(10_000, "Env steps between label requests and reward-model updates.")
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
     reward_epochs: float = opt(1.0, "Passes over the label set per reward-model update.")
-    pretrain_epochs: float = opt(
-        20.0, "Passes over the initial labels to fit the reward model before RL starts.")
+    pretrain_epochs: float | None = opt(
+        None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
+    algo: str = opt("ppo", "RL algorithm: PPO, or A2C (the paper's Atari learner; Atari games only).",
+                    choices=["ppo", "a2c"])
     n_envs: int | None = opt(None, "Parallel envs; default from the PPO hyperparameter table.")
     checkpoint_every: int = opt(100_000, "Env steps between checkpoints (0: only at the end).")
     torch_threads: int = opt(1, "Torch CPU threads (1 is fastest for small nets on few cores).")
@@ -59,11 +64,11 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Checks that need no environment; raises ConfigError with a one-line fix."""
-        for name in ("labels", "timesteps", "oversample", "segment_buffer", "ensemble_size",
+        for name in ("labels", "timesteps", "oversample", "ensemble_size",
                      "update_every", "torch_threads", "max_pending"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("segment_length", "label_buffer", "n_envs"):
+        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -71,14 +76,17 @@ class TrainConfig:
             raise ConfigError(f"--viewer-port must be within 1-65535, got {self.viewer_port}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
-        if not 0.0 <= self.initial_label_fraction <= 1.0:
+        if self.initial_label_fraction is not None and not 0.0 <= self.initial_label_fraction <= 1.0:
             raise ConfigError(f"--initial-label-fraction must be within [0, 1], got {self.initial_label_fraction}")
         if not 0.0 <= self.random_answer_prob < 1.0:
             raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")
-        if min(self.reward_lr, self.reward_epochs, self.pretrain_epochs, self.schedule_horizon) <= 0:
+        optional = [v for v in (self.pretrain_epochs, self.schedule_horizon) if v is not None]
+        if min(self.reward_lr, self.reward_epochs, *optional) <= 0:
             raise ConfigError(
                 "--reward-lr, --reward-epochs, --pretrain-epochs and --schedule-horizon must be positive")
-        if self.segment_buffer < 2:
+        if self.algo not in ("ppo", "a2c"):
+            raise ConfigError(f"--algo must be ppo or a2c, got {self.algo!r}")
+        if self.segment_buffer is not None and self.segment_buffer < 2:
             raise ConfigError("--segment-buffer must hold at least 2 segments")
         if any(sep in self.name for sep in ("/", "\\")) or not self.name:
             raise ConfigError(f"--name must be a plain non-empty name without slashes, got {self.name!r}")

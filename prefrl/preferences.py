@@ -3,7 +3,8 @@
 A label is acknowledged only once its transaction has committed, so a crash at any point loses
 nothing that anyone was told was stored. The database runs in WAL mode with full synchronisation.
 Segments that appear in comparisons are stored beside them (as `.npy` blobs, never pickles) so the
-dataset can be reloaded and reused offline without the run that made it.
+dataset can be reloaded and reused offline without the run that made it. Large blobs (pixel
+segments, emulator states) are zlib-compressed; stacked frames are stored once per frame.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import enum
 import io
 import sqlite3
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from prefrl.segments import Segment
+from prefrl.segments import Segment, is_frame_stack, pack_stacked, stacked_view
 
 
 class Answer(str, enum.Enum):
@@ -96,14 +98,35 @@ SHARED_QUERY_ANSWERS = 2
 answers, so annotators' agreement can be measured on shared queries."""
 
 
+_ZLIB = b"ZLIB"
+COMPRESS_ABOVE = 1 << 16
+"""Blobs larger than this many bytes are stored zlib-compressed (level 1: fast, and pixel frames
+and padded emulator states shrink several-fold)."""
+
+
 def _to_blob(array: np.ndarray) -> bytes:
     out = io.BytesIO()
     np.save(out, np.ascontiguousarray(array), allow_pickle=False)
-    return out.getvalue()
+    data = out.getvalue()
+    return _ZLIB + zlib.compress(data, 1) if len(data) > COMPRESS_ABOVE else data
 
 
 def _from_blob(blob: bytes) -> np.ndarray:
+    if blob[:4] == _ZLIB:
+        blob = zlib.decompress(blob[4:])
     return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def _obs_to_blob(obs: np.ndarray) -> bytes:
+    """Stacked frames go in as their distinct frames (L+k-1 of them; see `_obs_from_blob`)."""
+    return _to_blob(pack_stacked(obs) if is_frame_stack(obs) else obs)
+
+
+def _obs_from_blob(blob: bytes, length: int) -> np.ndarray:
+    obs = _from_blob(blob)
+    if obs.shape[0] != length:  # distinct frames: L + k - 1 of them for L steps
+        obs = stacked_view(obs, obs.shape[0] - length + 1)
+    return obs
 
 
 class PreferenceStore:
@@ -130,7 +153,7 @@ class PreferenceStore:
         segments = {s.id: s for pair in pairs for s in pair}
         self._db.executemany(
             "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?)",
-            [(s.id, s.length, _to_blob(s.obs), _to_blob(s.acts), _to_blob(s.true_rewards),
+            [(s.id, s.length, _obs_to_blob(s.obs), _to_blob(s.acts), _to_blob(s.true_rewards),
               _to_blob(s.render_states)) for s in segments.values()],
         )
 
@@ -268,11 +291,11 @@ class PreferenceStore:
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self._db.execute(
-                f"SELECT id, obs, acts, true_rewards, render_states FROM segments WHERE id IN ({marks})",
+                f"SELECT id, length, obs, acts, true_rewards, render_states FROM segments WHERE id IN ({marks})",
                 chunk,
             ):
-                out[row[0]] = Segment(id=row[0], obs=_from_blob(row[1]), acts=_from_blob(row[2]),
-                                      true_rewards=_from_blob(row[3]), render_states=_from_blob(row[4]))
+                out[row[0]] = Segment(id=row[0], obs=_obs_from_blob(row[2], row[1]), acts=_from_blob(row[3]),
+                                      true_rewards=_from_blob(row[4]), render_states=_from_blob(row[5]))
         missing = set(ids) - set(out)
         if missing:
             raise KeyError(f"store {self.path} lacks segments {sorted(missing)[:5]}")

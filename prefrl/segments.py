@@ -3,6 +3,10 @@
 A segment holds, per step, the observation the action was taken from, the action, the true reward
 (read only by synthetic teachers and diagnostics, never by the agent) and an opaque render state
 (for MuJoCo the physics state `qpos ++ qvel` after the step) so that it can be drawn later.
+
+Stacked pixel observations (Atari: 84x84 frames, 4 stacked, uint8) are stored once per frame: a
+segment of L steps keeps its L+3 distinct frames and `obs` is a zero-copy strided view that shows
+them as (L, 84, 84, 4), a quarter of the memory of the stacks themselves.
 """
 
 from __future__ import annotations
@@ -10,6 +14,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+
+def stacked_view(frames: np.ndarray, stack: int) -> np.ndarray:
+    """(..., L+stack-1, H, W) distinct frames -> (..., L, H, W, stack) stacked observations, a view.
+
+    >>> f = np.arange(5)[:, None, None] * np.ones((5, 2, 2), np.uint8)
+    >>> stacked_view(f, 4)[1, 0, 0]
+    array([1, 2, 3, 4], dtype=uint8)
+    """
+    *lead, n, h, w = frames.shape
+    s = frames.strides
+    return np.lib.stride_tricks.as_strided(frames, (*lead, n - stack + 1, h, w, stack),
+                                           (*s[:-2], s[-2], s[-1], s[-3]), writeable=frames.flags.writeable)
+
+
+def pack_stacked(obs: np.ndarray) -> np.ndarray:
+    """(L, H, W, stack) stacked observations -> their (L+stack-1, H, W) distinct frames (a copy)."""
+    return np.concatenate([np.moveaxis(obs[0], -1, 0), np.moveaxis(obs[1:, ..., -1:], -1, 1)[:, 0]])
+
+
+def is_stacked_view(obs: np.ndarray) -> bool:
+    """Whether `obs` is a `stacked_view` (whose frames are consecutive by construction)."""
+    return obs.ndim == 4 and obs.shape[-1] > 1 and obs.strides[0] == obs.strides[-1]
+
+
+def is_frame_stack(obs: np.ndarray) -> bool:
+    """Whether a segment's (L, H, W, k) uint8 obs are consecutive frame stacks (frame t+1's stack
+    is frame t's shifted by one), so they can be stored as their distinct frames."""
+    return obs.ndim == 4 and obs.dtype == np.uint8 and obs.shape[-1] > 1 and (
+        is_stacked_view(obs) or np.array_equal(obs[1:, ..., :-1], obs[:-1, ..., 1:]))
 
 
 @dataclass(frozen=True)
@@ -50,22 +84,33 @@ class SegmentBuffer:
         obs_dtype: np.dtype | type,
         act_dim: int,
         state_dim: int,
+        state_dtype: np.dtype | type = np.float64,
+        frame_stack: int = 0,
     ) -> None:
+        """`frame_stack` k > 0: observations are (H, W, k) stacks of consecutive frames (uint8),
+        kept as their distinct frames (see the module docstring)."""
         if capacity < 2:
             raise ValueError(f"segment buffer capacity must be at least 2, got {capacity}")
         if length < 1:
             raise ValueError(f"segment length must be at least 1 step, got {length}")
         self.capacity = capacity
         self.length = length
-        self.obs = np.zeros((capacity, length, *obs_shape), dtype=obs_dtype)
+        self.frame_stack = frame_stack
+        if frame_stack:
+            if tuple(obs_shape[-1:]) != (frame_stack,) or len(obs_shape) != 3:
+                raise ValueError(f"frame_stack={frame_stack} needs (H, W, {frame_stack}) observations, got {obs_shape}")
+            self._frames = np.zeros((capacity, length + frame_stack - 1, *obs_shape[:2]), dtype=obs_dtype)
+            self.obs = stacked_view(self._frames, frame_stack)
+        else:
+            self._frames = self.obs = np.zeros((capacity, length, *obs_shape), dtype=obs_dtype)
         self.acts = np.zeros((capacity, length, act_dim), dtype=np.float32)
         self.true_rewards = np.zeros((capacity, length), dtype=np.float32)
-        self.render_states = np.zeros((capacity, length, state_dim), dtype=np.float64)
+        self.render_states = np.zeros((capacity, length, state_dim), dtype=state_dtype)
         self.next_id = 0
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.obs, self.acts, self.true_rewards, self.render_states))
+        return sum(a.nbytes for a in (self._frames, self.acts, self.true_rewards, self.render_states))
 
     def __len__(self) -> int:
         return min(self.next_id, self.capacity)
@@ -73,7 +118,10 @@ class SegmentBuffer:
     def add(self, obs, acts, true_rewards, render_states) -> int:
         sid = self.next_id
         slot = sid % self.capacity
-        self.obs[slot] = obs
+        if self.frame_stack:
+            self._frames[slot] = pack_stacked(np.asarray(obs))
+        else:
+            self.obs[slot] = obs
         self.acts[slot] = acts
         self.true_rewards[slot] = true_rewards
         self.render_states[slot] = render_states
@@ -97,9 +145,11 @@ class SegmentBuffer:
 
     def get(self, sid: int) -> Segment:
         slot = int(self._slots(np.array([sid]))[0])
+        obs = (stacked_view(self._frames[slot].copy(), self.frame_stack) if self.frame_stack
+               else self.obs[slot].copy())
         return Segment(
             id=int(sid),
-            obs=self.obs[slot].copy(),
+            obs=obs,
             acts=self.acts[slot].copy(),
             true_rewards=self.true_rewards[slot].copy(),
             render_states=self.render_states[slot].copy(),
@@ -120,7 +170,7 @@ class SegmentCollector:
         self._obs = np.zeros((n_envs, L, *buffer.obs.shape[2:]), dtype=buffer.obs.dtype)
         self._acts = np.zeros((n_envs, L, buffer.acts.shape[2]), dtype=np.float32)
         self._rews = np.zeros((n_envs, L), dtype=np.float32)
-        self._states = np.zeros((n_envs, L, buffer.render_states.shape[2]), dtype=np.float64)
+        self._states = np.zeros((n_envs, L, buffer.render_states.shape[2]), dtype=buffer.render_states.dtype)
         self._pos = np.zeros(n_envs, dtype=np.int64)
         self._env_index = np.arange(n_envs)
 

@@ -17,9 +17,13 @@ from prefrl.reward.ensemble import segment_returns
 from prefrl.segments import SegmentBuffer
 
 
-def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_pairs, 2) segment ids, two distinct segments per pair."""
+def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.Generator,
+                           pool: int | None = None) -> np.ndarray:
+    """(n_pairs, 2) segment ids, two distinct segments per pair; with `pool`, drawn from a random
+    subset of at most that many segments (bounds the cost of scoring pixel segments)."""
     ids = buffer.live_ids()
+    if pool is not None and len(ids) > pool:
+        ids = np.sort(rng.choice(ids, pool, replace=False))
     if len(ids) < 2:
         raise ValueError("need at least two segments in the buffer to form a pair")
     first = rng.integers(0, len(ids), size=n_pairs)
@@ -28,12 +32,19 @@ def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.G
     return np.stack([ids[first], ids[second]], axis=1)
 
 
+CHUNK_BYTES = 16 << 20
+"""Observation bytes scored per forward pass (bounds the memory of pixel segments)."""
+
+
 @torch.no_grad()
 def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarray) -> np.ndarray:
     """Variance across members of P[left > right] for each pair, (n_pairs,)."""
+    model.eval()
     unique, inverse = np.unique(pairs, return_inverse=True)
-    obs, acts, _ = buffer.batch(unique)
-    returns = segment_returns(model, torch.as_tensor(obs), torch.as_tensor(acts))  # (M, U)
+    per_segment = buffer.length * buffer.obs[0, 0].nbytes
+    chunks = np.array_split(unique, max(1, len(unique) * per_segment // CHUNK_BYTES))
+    returns = torch.cat([segment_returns(model, *map(torch.as_tensor, buffer.batch(ids)[:2]))
+                         for ids in chunks], dim=1)  # (M, U)
     inverse = torch.as_tensor(inverse.reshape(pairs.shape))
     p_left = torch.sigmoid(returns[:, inverse[:, 0]] - returns[:, inverse[:, 1]])
     return p_left.var(0, unbiased=False).numpy()
@@ -54,22 +65,23 @@ class RandomSelector:
 class DisagreementSelector:
     """Sample `oversample` x n candidate pairs; keep the n with the highest member variance."""
 
-    def __init__(self, model: nn.Module, oversample: int = 10) -> None:
+    def __init__(self, model: nn.Module, oversample: int = 10, pool: int | None = None) -> None:
         if oversample < 1:
             raise ValueError(f"oversample must be at least 1, got {oversample}")
         self.model = model
         self.oversample = oversample
+        self.pool = pool
 
     def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
-        candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng)
+        candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng, self.pool)
         variance = preference_variance(self.model, buffer, candidates)
         top = np.argsort(-variance, kind="stable")[:n_queries]
         return candidates[top]
 
 
-def make_selector(name: str, model: nn.Module, oversample: int = 10) -> QuerySelector:
+def make_selector(name: str, model: nn.Module, oversample: int = 10, pool: int | None = None) -> QuerySelector:
     if name == "disagreement":
-        return DisagreementSelector(model, oversample)
+        return DisagreementSelector(model, oversample, pool)
     if name == "random":
         return RandomSelector()
     raise ValueError(f"unknown query selector {name!r}; choose 'disagreement' or 'random'")

@@ -21,12 +21,22 @@ def clip_name(segment_id: int) -> str:
 
 class SegmentClipRenderer:
     """Draws segments of one task. For MuJoCo the env is put into each saved physics state and
-    rendered offscreen (EGL, no display needed)."""
+    rendered offscreen (EGL, no display needed). For Atari each step's saved emulator state is
+    restored and its action replayed, giving the game's own frames (RGB, score masked as the reward
+    model sees it) at 30 of the emulator's 60 frames per second, scaled up 2x."""
 
     def __init__(self, env_id: str, width: int = 320, height: int = 240) -> None:
         os.environ.setdefault("MUJOCO_GL", "egl")
-        from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task
+        from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task, task_info
 
+        self.atari = task_info(env_id).kind == "atari"
+        if self.atari:
+            from prefrl_envs.atari import EMULATOR_FPS
+
+            self.env = make_task(env_id)
+            self.env.reset(seed=0)
+            self.every, self.fps = frame_stride(1 / EMULATOR_FPS, MAX_CLIP_FPS)
+            return
         self.env = make_task(env_id, render_mode="rgb_array", width=width, height=height)
         self.env.reset(seed=0)
         if is_mujoco(self.env):
@@ -37,6 +47,10 @@ class SegmentClipRenderer:
     def frames(self, segment: Segment):
         from prefrl_envs import set_physics_state
 
+        if self.atari:
+            for frame in self.env.unwrapped.replay_frames(segment.render_states, segment.acts, self.every):
+                yield np.repeat(np.repeat(frame, 2, axis=0), 2, axis=1)
+            return
         for state in segment.render_states[:: self.every]:
             set_physics_state(self.env, state)
             yield self.env.render()

@@ -1,9 +1,10 @@
 """The paper's Atari reward net, `n_members` times, all members in one batched pass.
 
 Per member: 84x84x4 uint8 frames -> conv 7x7/3, 5x5/2, 3x3/1, 3x3/1 (16 filters each, batch norm,
-leaky ReLU, dropout 0.5) -> FC 64 -> scalar. Members run side by side as grouped convolutions
-(member m owns channel group m), so one conv call serves the whole ensemble. Actions are not an
-input: the paper's Atari predictor sees the frames only.
+leaky ReLU, dropout 0.5) -> FC 64 -> scalar. Each member's conv stack runs on its own (channels-
+last): on CPU that is about twice as fast as one grouped convolution over the whole ensemble. The
+FC heads of all members run as one batched matmul. Actions are not an input: the paper's Atari
+predictor sees the frames only.
 """
 
 from __future__ import annotations
@@ -38,18 +39,19 @@ class CNNRewardEnsemble(nn.Module):
         self.frame_shape = tuple(frame_shape)
         self.reward_std = reward_std
         height, width, channels = frame_shape
-        layers: list[nn.Module] = []
-        in_ch = channels
         for kernel, stride in CONV_LAYERS:
-            layers += [
-                nn.Conv2d(in_ch * n_members, filters * n_members, kernel, stride, groups=n_members),
-                nn.BatchNorm2d(filters * n_members),
-                nn.LeakyReLU(negative_slope),
-                nn.Dropout2d(dropout),
-            ]
-            in_ch = filters
             height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
-        self.conv = nn.Sequential(*layers)
+
+        def conv_stack() -> nn.Sequential:
+            layers: list[nn.Module] = []
+            in_ch = channels
+            for kernel, stride in CONV_LAYERS:
+                layers += [nn.Conv2d(in_ch, filters, kernel, stride), nn.BatchNorm2d(filters),
+                           nn.LeakyReLU(negative_slope), nn.Dropout2d(dropout)]
+                in_ch = filters
+            return nn.Sequential(*layers)
+
+        self.convs = nn.ModuleList(conv_stack() for _ in range(n_members)).to(memory_format=torch.channels_last)
         self.features_per_member = filters * height * width
         self.head = nn.Sequential(EnsembleLinear(n_members, self.features_per_member, hidden),
                                   nn.LeakyReLU(negative_slope), EnsembleLinear(n_members, hidden, 1))
@@ -59,17 +61,14 @@ class CNNRewardEnsemble(nn.Module):
     def raw(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
         """Unnormalised rewards, (M, B). Frames (B, H, W, C) are shared by all members; frames with
         a leading member axis (M, B, H, W, C) give each member its own batch."""
-        frames = obs.float() / 255.0
-        per_member = frames.dim() == 5
-        if per_member:  # (M, B, H, W, C) -> (B, M*C, H, W): member m's frames in channel group m
-            m, b = frames.shape[:2]
-            x = frames.permute(1, 0, 4, 2, 3).reshape(b, m * frames.shape[-1], *frames.shape[2:4])
-        else:  # (B, H, W, C) -> (B, C, H, W), repeated for every member's group
-            x = frames.permute(0, 3, 1, 2).repeat(1, self.n_members, 1, 1)
-        h = self.conv(x)  # (B, M*F, h, w)
-        b = h.shape[0]
-        h = h.reshape(b, self.n_members, -1).transpose(0, 1)  # (M, B, F*h*w)
-        return self.head(h).squeeze(-1)
+        per_member = obs.dim() == 5
+        # (B, H, W, C) uint8 is already channels-last memory for a (B, C, H, W) tensor
+        shared = None if per_member else obs.permute(0, 3, 1, 2).float().div_(255.0)
+        features = []
+        for m, conv in enumerate(self.convs):
+            x = obs[m].permute(0, 3, 1, 2).float().div_(255.0) if per_member else shared
+            features.append(conv(x).flatten(1))  # (B, F*h*w)
+        return self.head(torch.stack(features)).squeeze(-1)  # (M, B)
 
     def forward(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
         raw = self.raw(obs)
@@ -77,6 +76,9 @@ class CNNRewardEnsemble(nn.Module):
 
     @torch.inference_mode()
     def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None) -> np.ndarray:
+        """Member-averaged normalised reward of (B, H, W, C) uint8 frames (in eval mode: no
+        dropout, batch-norm running statistics)."""
+        self.eval()
         return self(torch.as_tensor(obs)).mean(0).numpy()
 
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:

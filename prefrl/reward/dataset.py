@@ -8,6 +8,7 @@ exactly the paper's 1/e held out for that member's validation.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from typing import Sequence
 
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from prefrl.preferences import Answer, Comparison, PreferenceStore
-from prefrl.segments import Segment
+from prefrl.segments import Segment, is_stacked_view, pack_stacked
 
 
 class PreferenceDataset:
@@ -48,8 +49,10 @@ class PreferenceDataset:
             target = Answer(answer).target
             if target is None:
                 continue
-            self._segments.setdefault(left.id, left)
-            self._segments.setdefault(right.id, right)
+            for seg in (left, right):
+                if seg.id not in self._segments:  # training needs no render states: keep it lean
+                    self._segments[seg.id] = dataclasses.replace(
+                        seg, render_states=np.empty((seg.length, 0), np.float32))
             self._left.append(left.id)
             self._right.append(right.id)
             self._target.append(target)
@@ -89,7 +92,7 @@ class PreferenceDataset:
             row = {sid: i for i, sid in enumerate(self._segments)}
             segs = list(self._segments.values())
             self._cache = {
-                "seg_obs": torch.as_tensor(np.stack([s.obs for s in segs])),
+                "seg_obs": _stack_obs([s.obs for s in segs]),
                 "seg_acts": torch.as_tensor(np.stack([s.acts for s in segs]).astype(np.float32)),
                 "left": torch.as_tensor([row[i] for i in self._left], dtype=torch.long),
                 "right": torch.as_tensor([row[i] for i in self._right], dtype=torch.long),
@@ -97,3 +100,14 @@ class PreferenceDataset:
                 "weights": torch.as_tensor(np.stack(self._weights, axis=1)),
             }
         return self._cache
+
+
+def _stack_obs(obs: list[np.ndarray]) -> torch.Tensor:
+    """(S, L, ...) observations. Stacked pixel frames are stacked as their distinct frames and
+    shown through a strided view, so the label set costs a quarter of the memory."""
+    if not is_stacked_view(obs[0]):
+        return torch.as_tensor(np.stack(obs))
+    frames = torch.as_tensor(np.stack([pack_stacked(o) for o in obs]))  # (S, L+k-1, H, W)
+    n_seg, n_frames, h, w = frames.shape
+    length, k = obs[0].shape[0], obs[0].shape[-1]
+    return frames.as_strided((n_seg, length, h, w, k), (n_frames * h * w, h * w, w, 1, h * w))

@@ -41,6 +41,11 @@ class RewardTrainerConfig:
     """The paper's band for validation/training loss."""
     l2_factor: float = 2.0
     """Multiplicative step for the L2 coefficient."""
+    eval_comparisons: int | None = 1000
+    """Most comparisons (a random subset) on which each update measures training and held-out
+    loss; None measures all. Bounds the cost of an update as the label set grows."""
+    eval_chunk_bytes: int = 16 << 20
+    """Observation bytes per forward pass while measuring (bounds the memory of pixel segments)."""
 
 
 class RewardTrainer:
@@ -71,8 +76,13 @@ class RewardTrainer:
         return -(target * log_p + (1 - target) * log_q)
 
     def _weight_norms(self) -> torch.Tensor:
-        return sum(m.weight.pow(2).sum(dim=(1, 2)) for m in self.model.modules()
-                   if isinstance(m, EnsembleLinear))
+        """Squared weight norm per member: batched linear layers, and grouped convolutions whose
+        group m is member m."""
+        n = self.model.n_members
+        norms = [m.weight.pow(2).sum(dim=(1, 2)) for m in self.model.modules() if isinstance(m, EnsembleLinear)]
+        norms += [m.weight.pow(2).reshape(n, -1).sum(1) for m in self.model.modules()
+                  if isinstance(m, nn.Conv2d) and m.groups == n]
+        return sum(norms)
 
     def train_round(self, epochs: float | None = None) -> dict[str, float]:
         """One reward-model update over the current label set; returns metrics."""
@@ -110,21 +120,32 @@ class RewardTrainer:
 
     @torch.no_grad()
     def _evaluate(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
-        """In-bag and out-of-bag (held-out, 1/e) loss and accuracy; adapts L2 from their ratio."""
-        returns = segment_returns(self.model, data["seg_obs"], data["seg_acts"])  # (M, S)
-        r_left, r_right = returns[:, data["left"]], returns[:, data["right"]]
-        target = data["target"]
+        """In-bag and out-of-bag (held-out, 1/e) loss and accuracy, on up to `eval_comparisons`
+        comparisons; adapts L2 from their ratio."""
+        cfg = self.config
+        n = len(data["target"])
+        rows = torch.arange(n)
+        if cfg.eval_comparisons is not None and n > cfg.eval_comparisons:
+            rows = torch.randperm(n, generator=self.generator)[:cfg.eval_comparisons]
+        segs, inverse = torch.unique(torch.cat([data["left"][rows], data["right"][rows]]), return_inverse=True)
+        seg_obs = data["seg_obs"]
+        chunk = max(1, cfg.eval_chunk_bytes // (seg_obs[0].numel() * seg_obs.element_size()))
+        returns = torch.cat([segment_returns(self.model, data["seg_obs"][c], data["seg_acts"][c])
+                             for c in segs.split(chunk)], dim=1)  # (M, unique segments)
+        r_left, r_right = returns[:, inverse[:len(rows)]], returns[:, inverse[len(rows):]]
+        target = data["target"][rows]
+        weights = data["weights"][:, rows]
         losses = self._bt_loss(r_left, r_right, target)  # (M, N)
-        in_bag = data["weights"] > 0
+        in_bag = weights > 0
         n_out = (~in_bag).sum(1)
-        train_loss = (losses * data["weights"]).sum(1) / data["weights"].sum(1).clamp_min(1)
+        train_loss = (losses * weights).sum(1) / weights.sum(1).clamp_min(1)
         val_loss = (losses * ~in_bag).sum(1) / n_out.clamp_min(1)
         decided = target != 0.5
         correct = ((r_left > r_right) == (target > 0.5)) & decided
         oob = ~in_bag & decided
         metrics = {
             "reward/train_loss": float(train_loss.mean()),
-            "reward/labels": float(len(target)),
+            "reward/labels": float(n),
             "reward/train_accuracy": float((correct & in_bag).sum() / (in_bag & decided).sum().clamp_min(1)),
         }
         if int(n_out.min()) > 0:

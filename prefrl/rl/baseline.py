@@ -1,26 +1,63 @@
-"""The reference arm: SB3 PPO on the true reward, with the same hyperparameters as prefrl."""
+"""The reference arm: SB3 on the true reward, with the same hyperparameters as prefrl."""
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.hyperparams import ppo_hyperparams
 
 
+class ReturnCurve(BaseCallback):
+    """Writes `curve.csv` (env_steps, wall_seconds, true_return): the mean true return of the episodes
+    (on Atari: game scores) finished since the last rollout."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.returns: list[float] = []
+        self.started = time.time()
+
+    def _on_training_start(self) -> None:
+        with self.path.open("w", newline="") as f:
+            csv.writer(f).writerow(["env_steps", "wall_seconds", "true_return"])
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "game_score" in info:
+                self.returns.append(info["game_score"])
+            elif "episode" in info:
+                self.returns.append(info["episode"]["r"])
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.returns:
+            with self.path.open("a", newline="") as f:
+                csv.writer(f).writerow([self.num_timesteps, round(time.time() - self.started, 2),
+                                        float(np.mean(self.returns))])
+            self.returns.clear()
+
+
 def train_true_reward(env_id: str, timesteps: int, seed: int, out_dir: Path,
-                      n_envs: int | None = None, torch_threads: int = 1) -> float:
-    """Train PPO on the env's own reward; save `out_dir/checkpoint/`. Returns wall seconds."""
+                      n_envs: int | None = None, torch_threads: int = 1, algo: str = "ppo") -> float:
+    """Train on the env's own reward; save `out_dir/checkpoint/` and `out_dir/curve.csv`. Returns
+    wall seconds."""
     torch.manual_seed(seed)
     torch.set_num_threads(torch_threads)
-    hp = ppo_hyperparams(env_id, n_envs)
+    hp = ppo_hyperparams(env_id, n_envs, algo)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     agent, env, _ = make_ppo(env_id, hp, seed)
-    agent.learn(timesteps)
+    agent.learn(timesteps, callback=ReturnCurve(out_dir / "curve.csv"))
     wall = time.time() - started
-    checkpoint = Path(out_dir) / "checkpoint"
+    checkpoint = out_dir / "checkpoint"
     checkpoint.mkdir(parents=True, exist_ok=True)
     agent.save(checkpoint / "policy.zip")
     env.save(str(checkpoint / "vecnormalize.pkl"))

@@ -6,6 +6,7 @@ import time
 from typing import Callable
 
 import numpy as np
+import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
@@ -31,7 +32,10 @@ class PreferenceCallback(BaseCallback):
         checkpoint_every: int = 0,
         progress: bool = True,
         resumed_at: int | None = None,
+        label_rollouts: torch.nn.Module | None = None,
     ) -> None:
+        """With `label_rollouts` (a reward model), the env hides rewards and each finished rollout
+        gets this model's rewards in one batch, before its advantages are recomputed."""
         super().__init__()
         self.learner = learner
         self.reward_env = reward_env
@@ -46,6 +50,7 @@ class PreferenceCallback(BaseCallback):
         self._last_update = resumed_at or online_start
         self._last_checkpoint = resumed_at or online_start
         self._bar: tqdm | None = None
+        self.label_rollouts = label_rollouts
 
     def _on_training_start(self) -> None:
         self._bar = tqdm(total=self.schedule.total_timesteps, initial=self.model.num_timesteps,
@@ -58,7 +63,23 @@ class PreferenceCallback(BaseCallback):
             self._bar.update(self.training_env.num_envs)
         return True
 
+    def _label_rollout(self) -> None:
+        """Fill the just-finished rollout's rewards from the reward model and redo its returns and
+        advantages (SB3 computed them from the placeholder zeros)."""
+        buffer = self.model.rollout_buffer
+        obs = buffer.observations  # (T, n_envs, C, H, W) as the agent saw them
+        if obs.ndim == 5:
+            obs = np.moveaxis(obs, 2, -1)  # the reward model takes (H, W, C)
+        flat = obs.reshape(-1, *obs.shape[2:])
+        acts = buffer.actions.reshape(len(flat), -1)
+        rewards = np.concatenate([self.label_rollouts.predict_reward(flat[i:i + 512], acts[i:i + 512])
+                                  for i in range(0, len(flat), 512)])
+        buffer.rewards[:] = rewards.reshape(buffer.rewards.shape)
+        buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
+
     def _on_rollout_end(self) -> None:
+        if self.label_rollouts is not None:
+            self._label_rollout()
         step = self.model.num_timesteps
         if step - self._last_update >= self.update_every or step >= self.schedule.total_timesteps:
             self._last_update = step

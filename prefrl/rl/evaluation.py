@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.config import ConfigError, TrainConfig
 from prefrl.render.video import WebmWriter, frame_stride
-from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task
+from prefrl.rl.agent import ALGOS
+from prefrl_envs import fast_offscreen_rendering, is_atari, is_mujoco, make_task
 
 
 def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
-                 deterministic: bool = True, video: Path | None = None,
+                 deterministic: bool | None = None, video: Path | None = None,
                  video_seconds: float = 10.0) -> np.ndarray:
     """True returns of the policy saved in a run folder (ConfigError if it is not one)."""
     run_dir = Path(run_dir)
@@ -24,7 +24,8 @@ def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
         raise ConfigError(f"{run_dir} has no config.json and checkpoint/policy.zip; "
                           f"pass a run folder written by `prefrl train`")
     config = TrainConfig.from_json_file(run_dir / "config.json")
-    return evaluate_checkpoint(checkpoint, config.env, n_episodes, seed, deterministic, video, video_seconds)
+    return evaluate_checkpoint(checkpoint, config.env, n_episodes, seed, deterministic, video, video_seconds,
+                               config.algo)
 
 
 MAX_VIDEO_FPS = 60
@@ -32,10 +33,12 @@ MAX_VIDEO_FPS = 60
 
 
 def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, seed: int = 10_000,
-                        deterministic: bool = True, video: Path | None = None,
-                        video_seconds: float = 10.0) -> np.ndarray:
+                        deterministic: bool | None = None, video: Path | None = None,
+                        video_seconds: float = 10.0, algo: str = "ppo") -> np.ndarray:
     """True returns of `n_episodes` episodes of the policy in `checkpoint/` (policy.zip and
     vecnormalize.pkl), with observation statistics frozen. Seeds differ from training's.
+    On Atari an episode is one game of the endless stream and its return the game score; actions
+    are sampled there by default (`deterministic` None), greedy elsewhere.
     With `video`, the first `video_seconds` of the first episode are also written there as a WebM
     clip in real time."""
     checkpoint = Path(checkpoint)
@@ -49,10 +52,13 @@ def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, see
         every, fps = frame_stride(dt, MAX_VIDEO_FPS)
         writer = WebmWriter(video, fps=fps)
         max_frames = max(1, int(video_seconds / (dt * every)))
+    atari = is_atari(venv.envs[0])
+    if deterministic is None:
+        deterministic = not atari
     env = VecNormalize.load(str(checkpoint / "vecnormalize.pkl"), venv)
     env.training = False
     env.norm_reward = False
-    agent = PPO.load(checkpoint / "policy.zip", device="cpu")
+    agent = ALGOS[algo].load(checkpoint / "policy.zip", device="cpu")
     returns: list[float] = []
     obs = env.reset()
     total, steps = 0.0, 0
@@ -64,7 +70,9 @@ def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, see
             if steps % every == 0:
                 writer.write(env.get_images()[0])
             steps += 1
-        if dones[0]:
+        if atari and infos[0]["game_over"]:
+            returns.append(infos[0]["game_score"])
+        elif dones[0] and not atari:
             returns.append(total)
             total = 0.0
     if writer is not None:

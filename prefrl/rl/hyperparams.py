@@ -17,6 +17,11 @@ from torch import nn
 
 @dataclass(frozen=True)
 class PPOHyperparams:
+    """One row of agent settings. `algo` "ppo" (default) or "a2c" (the paper's Atari learner);
+    A2C ignores the PPO-only fields (batch_size, n_epochs, clip_range)."""
+
+    algo: str = "ppo"
+    policy: str = "MlpPolicy"
     n_envs: int = 8
     n_steps: int = 256
     batch_size: int = 512
@@ -33,9 +38,13 @@ class PPOHyperparams:
     policy_kwargs: dict[str, Any] = field(default_factory=lambda: {
         "log_std_init": -1.0, "ortho_init": False, "activation_fn": nn.ReLU})
 
+    clip_reward: bool = False
+    """Train on the sign of the env's reward (the standard for Atari scores; true-reward arm only)."""
+
     def ppo_kwargs(self) -> dict[str, Any]:
-        keys = ("n_steps", "batch_size", "n_epochs", "learning_rate", "gamma", "gae_lambda",
-                "clip_range", "ent_coef", "vf_coef", "max_grad_norm")
+        keys = ("n_steps", "learning_rate", "gamma", "gae_lambda", "ent_coef", "vf_coef", "max_grad_norm")
+        if self.algo == "ppo":
+            keys += ("batch_size", "n_epochs", "clip_range")
         return {k: getattr(self, k) for k in keys} | {"policy_kwargs": dict(self.policy_kwargs)}
 
 
@@ -73,7 +82,34 @@ for _task, _row in _TASK_ROWS.items():
     TABLE[f"{_task}-v5"] = TABLE[f"prefrl/{_task}-v0"] = _zoo(*_row)
 TABLE["prefrl/HopperBackflip-v0"] = TABLE["Hopper-v5"]  # the same body, taught a different motion
 
+ATARI_PPO = PPOHyperparams(
+    policy="CnnPolicy", n_envs=8, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4,
+    gamma=0.99, gae_lambda=0.95, clip_range=0.1, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
+    normalize_obs=False, normalize_reward=False, clip_reward=True, policy_kwargs={})
+"""rl-baselines3-zoo's Atari PPO row (hyperparams/ppo.yml, `atari`), with its linearly decaying
+learning rate (2.5e-4) and clip range (0.1) held at their starting values so a resumed run
+continues the same schedule. Frames are not normalised (the CNN policy scales pixels itself).
+The learned reward is used as it comes (std 0.05, as in the paper); the true-reward arm trains on
+the sign of the game reward, the standard for Atari."""
 
-def ppo_hyperparams(env_id: str, n_envs: int | None = None) -> PPOHyperparams:
-    params = TABLE.get(env_id, DEFAULT_PPO)
+ATARI_A2C = replace(ATARI_PPO, algo="a2c", n_envs=16, n_steps=5, learning_rate=7e-4, gae_lambda=1.0,
+                    vf_coef=0.25, policy_kwargs={})
+"""The paper's Atari learner: A2C with 16 workers and 5-step returns, gamma 0.99 (SB3's A2C
+defaults otherwise; rl-baselines3-zoo's `atari` A2C row uses the same n_envs and vf_coef)."""
+
+
+def _atari_ids() -> list[str]:
+    from prefrl_envs import ATARI_GAMES, atari_id
+
+    return [atari_id(game) for game in ATARI_GAMES]
+
+
+def ppo_hyperparams(env_id: str, n_envs: int | None = None, algo: str = "ppo") -> PPOHyperparams:
+    """The row for `env_id` (DEFAULT_PPO for envs without one); `algo="a2c"` for Atari's A2C."""
+    if env_id in _atari_ids():
+        params = ATARI_A2C if algo == "a2c" else ATARI_PPO
+    else:
+        if algo != "ppo":
+            raise ValueError(f"--algo {algo} is for the Atari games; MuJoCo tasks train with ppo")
+        params = TABLE.get(env_id, DEFAULT_PPO)
     return replace(params, n_envs=n_envs) if n_envs else params

@@ -20,7 +20,8 @@ from prefrl.segments import SegmentBuffer, SegmentCollector
 from prefrl.teachers.base import Teacher
 
 NORMALIZATION_SEGMENTS = 300
-"""Segments sampled from the buffer to fit input/output normalisation and to measure correlation."""
+"""Most segments sampled from the buffer to fit input/output normalisation and to measure
+correlation (fewer when `normalization_steps` / segment length is smaller)."""
 
 
 class PreferenceLearner:
@@ -35,8 +36,10 @@ class PreferenceLearner:
         dataset: PreferenceDataset,
         trainer: RewardTrainer,
         rng: np.random.Generator,
+        normalization_steps: int = 9000,
     ) -> None:
         self.model = model
+        self.normalization_segments = max(2, min(NORMALIZATION_SEGMENTS, normalization_steps // buffer.length))
         self.buffer = buffer
         self.collector = SegmentCollector(buffer, n_envs)
         self.selector = selector
@@ -112,8 +115,8 @@ class PreferenceLearner:
 
     def _normalization_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids = self.buffer.live_ids()
-        if len(ids) > NORMALIZATION_SEGMENTS:
-            ids = np.sort(self.rng.choice(ids, NORMALIZATION_SEGMENTS, replace=False))
+        if len(ids) > self.normalization_segments:
+            ids = np.sort(self.rng.choice(ids, self.normalization_segments, replace=False))
         return self.buffer.batch(ids)
 
     def update_reward_model(self, epochs: float | None = None) -> dict[str, float]:

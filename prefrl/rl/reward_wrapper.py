@@ -22,14 +22,16 @@ class StepRecord(NamedTuple):
 
 
 class LearnedRewardVecEnv(VecEnvWrapper):
-    """Replaces the reward with `reward_fn(obs, action)`; the true reward moves to
-    `info["true_reward"]`. Keeps the last step (`last_step`) for segment collectors, and the true
-    and predicted returns of finished episodes (`episode_returns`).
+    """Replaces the reward with `reward_fn(obs, action)` (zeros when `reward_fn` is None: the
+    rewards are filled in later); the true reward moves to `info["true_reward"]`. Keeps the last
+    step (`last_step`) for segment collectors, and the true and predicted returns of finished
+    episodes (`episode_returns`); a game that ends inside an endless stream (`info["game_over"]`)
+    counts as an episode there.
 
     Place it directly on the raw envs (below any VecNormalize) so the reward model sees raw obs.
     """
 
-    def __init__(self, venv: VecEnv, reward_fn: RewardFn, episode_window: int = 100) -> None:
+    def __init__(self, venv: VecEnv, reward_fn: RewardFn | None, episode_window: int = 100) -> None:
         super().__init__(venv)
         self.reward_fn = reward_fn
         self.last_step: StepRecord | None = None
@@ -51,13 +53,17 @@ class LearnedRewardVecEnv(VecEnvWrapper):
 
     def step_wait(self):
         obs, true_rewards, dones, infos = self.venv.step_wait()
-        rewards = np.asarray(self.reward_fn(self._obs, self._actions), dtype=np.float32)
+        if self.reward_fn is None:
+            rewards = np.zeros(self.num_envs, dtype=np.float32)
+        else:
+            rewards = np.asarray(self.reward_fn(self._obs, self._actions), dtype=np.float32)
         self.last_step = StepRecord(self._obs, self._actions, true_rewards, dones, infos)
         self._true_return += true_rewards
         self._pred_return += rewards
         for i, info in enumerate(infos):
             info["true_reward"] = float(true_rewards[i])
-        for i in np.flatnonzero(dones):
+        ends = dones | np.fromiter((info.get("game_over", False) for info in infos), bool, self.num_envs)
+        for i in np.flatnonzero(ends):
             self.episode_returns.append((float(self._true_return[i]), float(self._pred_return[i])))
             self._true_return[i] = 0.0
             self._pred_return[i] = 0.0

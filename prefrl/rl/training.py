@@ -28,10 +28,12 @@ from prefrl.preferences import PreferenceStore
 from prefrl.query.schedule import LabelSchedule
 from prefrl.query.selectors import make_selector
 from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.cnn import CNNRewardEnsemble
 from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import PreferenceCallback
+from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.run_logger import run_logger
@@ -46,14 +48,21 @@ class RunPlan:
     """Everything decided before any file is written."""
 
     config: TrainConfig
+    kind: str
+    defaults: TypeDefaults
     segment_length: int
+    segment_buffer: int
+    label_buffer: int | None
+    pretrain_epochs: float
     ppo: PPOHyperparams
     schedule: LabelSchedule
     initial_segments: int
     initial_steps: int
     obs_shape: tuple[int, ...]
+    obs_dtype: type
     act_dim: int
     state_dim: int
+    state_dtype: type
 
 
 def _segments_per_env(steps: int, segment_length: int, episode_steps: int | None) -> int:
@@ -81,15 +90,22 @@ def plan_run(config: TrainConfig) -> RunPlan:
         raise ConfigError(f"unknown env id {config.env!r}; use a registered Gymnasium id such as {hint}")
     info = task_info(config.env)
     obs_space, act_space = info.observation_space, info.action_space
-    if not isinstance(act_space, gym.spaces.Box) or not isinstance(obs_space, gym.spaces.Box):
+    if info.kind == "atari":
+        act_dim = 1  # the action index; the CNN reward model sees frames only
+    elif not isinstance(act_space, gym.spaces.Box) or not isinstance(obs_space, gym.spaces.Box):
         raise ConfigError(f"env {config.env!r} needs Box observations and actions for the MLP reward model")
+    else:
+        act_dim = int(np.prod(act_space.shape))
+    if config.algo != "ppo" and info.kind != "atari":
+        raise ConfigError(f"--algo {config.algo} is for the Atari games (prefrl/Pong-v0, ...); use --algo ppo")
+    defaults = type_defaults(info.kind)
     length = config.segment_length or info.default_segment_length
     episode = info.max_episode_steps
     if episode and length > episode:
         raise ConfigError(f"--segment-length {length} exceeds the env's {episode}-step episodes; lower it")
-    ppo = ppo_hyperparams(config.env, config.n_envs)
-    schedule = LabelSchedule(config.labels, config.timesteps, config.initial_label_fraction,
-                             config.schedule_horizon)
+    ppo = ppo_hyperparams(config.env, config.n_envs, config.algo)
+    schedule = LabelSchedule(config.labels, config.timesteps, initial_label_fraction(config, defaults),
+                             config.schedule_horizon or defaults.schedule_horizon)
     available = ppo.n_envs * _segments_per_env(config.timesteps // ppo.n_envs, length, episode)
     if 2 * config.labels > available:
         raise ConfigError(
@@ -97,6 +113,10 @@ def plan_run(config: TrainConfig) -> RunPlan:
             f"at most {available} segments of {length} steps and each label needs two; "
             f"lower --labels to {available // 2} or raise --timesteps")
     initial_segments = max(2, 2 * schedule.initial_labels)
+    segment_buffer = config.segment_buffer or defaults.segment_buffer
+    if initial_segments > segment_buffer:
+        raise ConfigError(f"the {schedule.initial_labels} labels asked before RL need {initial_segments} segments "
+                          f"but --segment-buffer holds {segment_buffer}; raise --segment-buffer or lower --labels")
     initial_steps = ppo.n_envs * _steps_for_segments(math.ceil(initial_segments / ppo.n_envs), length, episode)
     rollout = ppo.n_envs * ppo.n_steps
     if initial_steps + rollout > config.timesteps:
@@ -104,8 +124,19 @@ def plan_run(config: TrainConfig) -> RunPlan:
             f"--labels {config.labels} asks {schedule.initial_labels} labels up front, which need about "
             f"{initial_steps} steps of the random policy, leaving less than one PPO rollout ({rollout} steps) "
             f"of --timesteps {config.timesteps}; raise --timesteps or lower --labels")
-    return RunPlan(config, length, ppo, schedule, initial_segments, initial_steps,
-                   tuple(obs_space.shape), int(np.prod(act_space.shape)), info.state_dim)
+    return RunPlan(config, info.kind, defaults, length, segment_buffer,
+                   config.label_buffer or defaults.label_buffer, config.pretrain_epochs or defaults.pretrain_epochs,
+                   ppo, schedule, initial_segments, initial_steps, tuple(obs_space.shape), obs_space.dtype.type,
+                   act_dim, info.state_dim, info.state_dtype)
+
+
+def make_reward_model(plan: RunPlan) -> torch.nn.Module:
+    """The paper's reward ensemble for the task: a CNN over stacked frames for Atari, else an MLP
+    over (observation, action)."""
+    n = plan.config.ensemble_size
+    if plan.kind == "atari":
+        return CNNRewardEnsemble(n, frame_shape=plan.obs_shape)
+    return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n)
 
 
 def train(config: TrainConfig) -> Path:
@@ -141,8 +172,10 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     torch.set_num_threads(config.torch_threads)
     rng = np.random.default_rng(config.seed)
 
-    model = MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=config.ensemble_size)
-    agent, env, reward_env = make_ppo(config.env, hp, config.seed, model.predict_reward)
+    model = make_reward_model(plan)
+    deferred = plan.defaults.deferred_reward
+    agent, env, reward_env = make_ppo(config.env, hp, config.seed, None if deferred else model.predict_reward,
+                                      label_later=deferred)
     if state is not None:
         model.load_state_dict(state["model"])
         env = VecNormalize.load(str(run_dir / "checkpoint" / "vecnormalize.pkl"), reward_env)
@@ -153,17 +186,21 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     agent.set_logger(run_logger(run_dir, keep_until_step=state["num_timesteps"] if state else None))
 
     store = PreferenceStore(run_dir / "preferences.sqlite")
-    dataset = (PreferenceDataset.from_store(store, config.ensemble_size, rng, config.label_buffer)
-               if resume else PreferenceDataset(config.ensemble_size, rng, config.label_buffer))
+    dataset = (PreferenceDataset.from_store(store, config.ensemble_size, rng, plan.label_buffer)
+               if resume else PreferenceDataset(config.ensemble_size, rng, plan.label_buffer))
+    d = plan.defaults
     trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
-        lr=config.reward_lr, epochs_per_round=config.reward_epochs,
-        random_answer_prob=config.random_answer_prob), seed=config.seed)
+        lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
+        batch_size=d.reward_batch_size, max_steps=d.reward_max_steps, min_steps=min(10, d.reward_max_steps),
+        eval_comparisons=d.eval_comparisons), seed=config.seed)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
-    buffer = SegmentBuffer(config.segment_buffer, plan.segment_length, plan.obs_shape,
-                           np.float32, plan.act_dim, plan.state_dim)
+    buffer = SegmentBuffer(plan.segment_buffer, plan.segment_length, plan.obs_shape, plan.obs_dtype,
+                           plan.act_dim, plan.state_dim, plan.state_dtype,
+                           frame_stack=plan.obs_shape[-1] if plan.kind == "atari" else 0)
     learner = PreferenceLearner(model, buffer, hp.n_envs, make_selector(config.query_selector, model,
-                                config.oversample), make_teacher(config), store, dataset, trainer, rng)
+                                config.oversample, d.candidate_pool), make_teacher(config), store, dataset, trainer, rng,
+                                normalization_steps=d.normalization_steps)
 
     online_start = state["online_start"] if state else 0
 
@@ -175,7 +212,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
 
     if not resume:
         # (1) The random initial policy: its segments get the first share of the label budget.
-        obs = env.reset()
+        obs = agent.env.reset()  # the agent's own view (pixels channel-first)
         dones = np.ones(hp.n_envs, dtype=bool)
         while len(buffer) < plan.initial_segments:
             if online_start >= config.timesteps - hp.n_envs * hp.n_steps:
@@ -186,7 +223,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                     f"episodes of {config.env} end before {plan.initial_segments} segments of "
                     f"{plan.segment_length} steps fill; lower --segment-length or --labels")
             actions, _ = agent.predict(obs, deterministic=False)
-            obs, _, dones, _ = env.step(actions)
+            obs, _, dones, _ = agent.env.step(actions)
             learner.observe(reward_env.last_step)
             online_start += hp.n_envs
         # PPO continues these same episodes.
@@ -199,13 +236,14 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         if not resume:
             learner.ask(plan.schedule.initial_labels)
             learner.collect_answers()  # a person's answers arrive later, at the updates
-            learner.update_reward_model(epochs=config.pretrain_epochs)
+            learner.update_reward_model(epochs=plan.pretrain_epochs)
             checkpoint()  # from here on the run can be resumed
         # (2) PPO on the learned reward.
         callback = PreferenceCallback(learner, reward_env, plan.schedule, config.update_every,
                                       online_start=online_start, started_at=started,
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
-                                      progress=config.progress, resumed_at=agent.num_timesteps)
+                                      progress=config.progress, resumed_at=agent.num_timesteps,
+                                      label_rollouts=model if deferred else None)
         agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False)
     finally:
         checkpoint()

@@ -1,0 +1,55 @@
+"""Settings that differ by environment type (MuJoCo and other vector tasks, or Atari pixels).
+
+`TrainConfig` fields left at None take these. The Atari values follow the paper's Atari setup
+(500 labels before RL, label rate ~ 5e6/(T+5e6), FIFO of the last 3,000 labels), with reward-model
+training sized for CPUs: the CNN ensemble costs about as much per frame as the agent's own policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefrl.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class TypeDefaults:
+    segment_buffer: int
+    label_buffer: int | None
+    initial_labels_cap: int | None
+    """Labels asked before RL starts: 25% of the budget, but at most this many (None: no cap)."""
+    schedule_horizon: float
+    pretrain_epochs: float
+    reward_batch_size: int
+    reward_max_steps: int
+    """Most reward-model gradient steps per update."""
+    normalization_steps: int
+    """Env steps sampled from recent segments to renormalise the reward model at each update."""
+    eval_comparisons: int
+    candidate_pool: int | None
+    """Queries are chosen among pairs of at most this many randomly drawn recent segments."""
+    deferred_reward: bool
+    """Label a whole rollout's rewards in one batch at its end (pixel models: far cheaper per frame
+    than 8 frames at a time; the same rewards)."""
+
+
+VECTOR = TypeDefaults(segment_buffer=4096, label_buffer=None, initial_labels_cap=None, schedule_horizon=2e6,
+                      pretrain_epochs=20.0, reward_batch_size=32, reward_max_steps=30,
+                      normalization_steps=9000, eval_comparisons=1000, candidate_pool=None,
+                      deferred_reward=False)
+ATARI = TypeDefaults(segment_buffer=1024, label_buffer=3000, initial_labels_cap=500, schedule_horizon=5e6,
+                     pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=5,
+                     normalization_steps=750, eval_comparisons=64, candidate_pool=128, deferred_reward=True)
+
+
+def type_defaults(kind: str) -> TypeDefaults:
+    return ATARI if kind == "atari" else VECTOR
+
+
+def initial_label_fraction(config: TrainConfig, defaults: TypeDefaults) -> float:
+    if config.initial_label_fraction is not None:
+        return config.initial_label_fraction
+    initial = round(0.25 * config.labels)
+    if defaults.initial_labels_cap is not None:
+        initial = min(initial, defaults.initial_labels_cap)
+    return initial / config.labels

@@ -1,0 +1,213 @@
+"""Side-by-side Atari benchmark: SB3 PPO (CNN policy) on the true game reward against prefrl from
+synthetic labels, same game, seeds, hyperparameters and agent steps; plus a random policy.
+
+For each arm-run: final game score (mean over evaluation games, actions sampled), wall time, agent
+steps per second, and the peak and post-warm-up slope of the process's resident memory (sampled
+every few seconds into memory.csv). The summary gives prefrl's improvement over the random policy
+as a fraction of the true-reward agent's, and the steps/s ratio; `curves.png` shows both arms'
+score curves and the resident memory over the run.
+
+    python scripts/bench_atari.py --game Pong --seeds 0 --timesteps 1000000 --labels 5000
+
+Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
+arms share the machine's load alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+GAMES = ("BeamRider", "Breakout", "Enduro", "Pong", "Qbert", "Seaquest", "SpaceInvaders")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class MemorySampler(threading.Thread):
+    """Appends (wall seconds, resident MiB) to `path` every `every` seconds until stopped."""
+
+    def __init__(self, path: Path, every: float = 5.0) -> None:
+        super().__init__(daemon=True)
+        self.path, self.every = Path(path), every
+        self.stop = threading.Event()
+        self.started = time.time()
+
+    def run(self) -> None:
+        with self.path.open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["wall_seconds", "rss_mib"])
+            while not self.stop.wait(self.every):
+                out.writerow([round(time.time() - self.started, 1), round(rss_mib(), 1)])
+                f.flush()
+
+
+def memory_stats(path: Path, warmup: float = 0.25) -> dict:
+    """Peak RSS and the least-squares slope (MiB per hour) after the first `warmup` share of the run."""
+    rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    if len(rows) < 4:
+        return {"rss_peak_mib": float(rows[:, 1].max()) if len(rows) else float("nan"),
+                "rss_slope_mib_per_h": float("nan")}
+    late = rows[rows[:, 0] >= warmup * rows[-1, 0]]
+    slope = np.polyfit(late[:, 0] / 3600, late[:, 1], 1)[0]
+    return {"rss_peak_mib": float(rows[:, 1].max()), "rss_slope_mib_per_h": float(slope),
+            "rss_after_warmup_mib": [float(late[0, 1]), float(late[-1, 1])]}
+
+
+def run_arm(job: dict) -> dict:
+    from prefrl.config import TrainConfig
+    from prefrl.rl.baseline import train_true_reward
+    from prefrl.rl.evaluation import evaluate_checkpoint
+    from prefrl.rl.training import train
+
+    env_id = f"prefrl/{job['game']}-v0"
+    out = Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}"
+    out.mkdir(parents=True, exist_ok=True)
+    sampler = MemorySampler(out / "memory.csv")
+    sampler.start()
+    started = time.time()
+    if job["arm"] == "true_reward":
+        train_true_reward(env_id, job["timesteps"], job["seed"], out, algo=job["algo"])
+        checkpoint = out / "checkpoint"
+    else:
+        config = TrainConfig(env=env_id, labels=job["labels"], timesteps=job["timesteps"], seed=job["seed"],
+                             algo=job["algo"], name="bench", runs_dir=str(out), progress=False)
+        run_dir = train(config)
+        checkpoint = run_dir / "checkpoint"
+        (out / "run_dir.txt").write_text(str(run_dir))
+    wall = time.time() - started
+    sampler.stop.set()
+    sampler.join()
+    scores = evaluate_checkpoint(checkpoint, env_id, n_episodes=job["eval_games"], algo=job["algo"])
+    return job | {"wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
+                  "score_std": float(scores.std()), **memory_stats(out / "memory.csv")}
+
+
+def random_scores(game: str, n_games: int, seed: int) -> np.ndarray:
+    from prefrl_envs import AtariStream
+
+    env = AtariStream(game)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    scores = []
+    while len(scores) < n_games:
+        info = env.step(env.action_space.sample())[-1]
+        if info["game_over"]:
+            scores.append(info["game_score"])
+    env.close()
+    return np.array(scores)
+
+
+def curve(job: dict) -> np.ndarray:
+    """(env_steps, score) over the run."""
+    out = Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}"
+    if job["arm"] == "true_reward":
+        rows = list(csv.DictReader((out / "curve.csv").open()))
+        return np.array([(float(r["env_steps"]), float(r["true_return"])) for r in rows]).reshape(-1, 2)
+    rows = list(csv.DictReader((Path((out / "run_dir.txt").read_text()) / "progress.csv").open()))
+    pts = [(float(r["charts/env_steps"]), float(r["charts/true_return"]))
+           for r in rows if r.get("charts/true_return") not in (None, "")]
+    return np.array(pts).reshape(-1, 2)
+
+
+def plot(results: list[dict], random_mean: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, mem) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for r in results:
+        pts = curve(r)
+        if len(pts):
+            ax.plot(pts[:, 0], pts[:, 1], label=f"{r['arm']} seed {r['seed']}", alpha=0.85)
+        rows = np.loadtxt(Path(r["out"]) / f"{r['game']}__{r['arm']}__{r['seed']}" / "memory.csv",
+                          delimiter=",", skiprows=1, ndmin=2)
+        if len(rows):
+            mem.plot(rows[:, 0] / 60, rows[:, 1], label=f"{r['arm']} seed {r['seed']}")
+    ax.axhline(random_mean, color="grey", ls="--", label="random policy")
+    ax.set(xlabel="agent steps", ylabel="game score (training games)", title=results[0]["game"])
+    mem.set(xlabel="wall minutes", ylabel="resident memory (MiB)", title="process memory")
+    ax.legend()
+    mem.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def summarise(results: list[dict], random: np.ndarray) -> str:
+    lines = [f"random policy: {random.mean():.1f} ± {random.std():.1f} over {len(random)} games", "",
+             "| game | arm | seeds | final score (mean ± sd over seeds) | wall s | agent steps/s | "
+             "peak RSS MiB | RSS slope after warm-up MiB/h |", "|---|---|---|---|---|---|---|---|"]
+    by_arm = {}
+    for arm in ("true_reward", "prefrl"):
+        rows = [r for r in results if r["arm"] == arm]
+        if not rows:
+            continue
+        score = np.array([r["score_mean"] for r in rows])
+        sps = np.array([r["steps_per_s"] for r in rows])
+        by_arm[arm] = (score.mean(), sps.mean())
+        lines.append(f"| {rows[0]['game']} | {arm} | {len(rows)} | {score.mean():.1f} ± {score.std():.1f} | "
+                     f"{np.mean([r['wall_s'] for r in rows]):.0f} | {sps.mean():.0f} | "
+                     f"{max(r['rss_peak_mib'] for r in rows):.0f} | "
+                     f"{np.mean([r['rss_slope_mib_per_h'] for r in rows]):.1f} |")
+    if len(by_arm) == 2:
+        (sp, vp), (st, vt) = by_arm["prefrl"], by_arm["true_reward"]
+        gain = st - random.mean()
+        ratio = (sp - random.mean()) / gain if gain else float("nan")
+        lines += ["", f"improvement over random, prefrl / true-reward: {ratio:.2f}x; "
+                      f"steps/s prefrl / true-reward: {vp / vt:.2f}x"]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--game", default="Pong", choices=GAMES, help="Atari game (prefrl/<Game>-v0)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds, shared by both arms")
+    p.add_argument("--timesteps", type=int, default=1_000_000, help="agent steps per arm-run (4 frames each)")
+    p.add_argument("--labels", type=int, default=5000, help="prefrl's label budget")
+    p.add_argument("--algo", default="ppo", choices=["ppo", "a2c"], help="RL algorithm for both arms")
+    p.add_argument("--eval-games", type=int, default=5, help="evaluation games per final policy")
+    p.add_argument("--arms", nargs="+", default=["true_reward", "prefrl"], choices=["true_reward", "prefrl"],
+                   help="which arms to run")
+    p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
+    p.add_argument("--out", type=Path, default=Path("runs/bench_atari"), help="output folder")
+    args = p.parse_args()
+    if min(args.timesteps, args.labels, args.jobs, args.eval_games) <= 0:
+        print("bench_atari: error: --timesteps, --labels, --jobs and --eval-games must be positive",
+              file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    jobs = [dict(game=args.game, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels, algo=args.algo,
+                 eval_games=args.eval_games, out=str(args.out)) for s in args.seeds for a in args.arms]
+    random = random_scores(args.game, args.eval_games * 2, seed=10_000)
+    results = []
+    with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
+        for r in pool.imap_unordered(run_arm, jobs):
+            results.append(r)
+            (args.out / "results.json").write_text(json.dumps(results, indent=2))  # survive an early stop
+            print(f"{r['game']} {r['arm']} seed {r['seed']}: score {r['score_mean']:.1f} "
+                  f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s, peak RSS {r['rss_peak_mib']:.0f} MiB)",
+                  flush=True)
+    table = summarise(results, random)
+    plot(results, float(random.mean()), args.out / "curves.png")
+    command = "python scripts/bench_atari.py " + " ".join(sys.argv[1:])
+    (args.out / "results.md").write_text(f"`{command}`\n\n{table}\n\n![curves](curves.png)\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
