@@ -15,6 +15,21 @@ from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.reward_wrapper import LearnedRewardVecEnv
 
 
+def label_rollout(agent, model: torch.nn.Module, last_values: torch.Tensor, dones: np.ndarray) -> None:
+    """Fill the agent's just-finished rollout with `model`'s rewards, in batches of 512 steps, and
+    recompute its returns and advantages (SB3 computed them from the env's placeholder zeros)."""
+    buffer = agent.rollout_buffer
+    obs = buffer.observations  # (T, n_envs, ...) as the agent saw them
+    if obs.ndim == 5:
+        obs = np.moveaxis(obs, 2, -1)  # pixels: the agent's (C, H, W) back to the model's (H, W, C)
+    flat = obs.reshape(-1, *obs.shape[2:])
+    acts = buffer.actions.reshape(len(flat), -1)
+    rewards = np.concatenate([model.predict_reward(flat[i:i + 512], acts[i:i + 512])
+                              for i in range(0, len(flat), 512)])
+    buffer.rewards[:] = rewards.reshape(buffer.rewards.shape)
+    buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
+
+
 class PreferenceCallback(BaseCallback):
     """Each env step: segments are collected. Every `update_every` env steps (at the end of a
     rollout): labels are asked up to the schedule's target, the reward model retrained, and the
@@ -63,23 +78,9 @@ class PreferenceCallback(BaseCallback):
             self._bar.update(self.training_env.num_envs)
         return True
 
-    def _label_rollout(self) -> None:
-        """Fill the just-finished rollout's rewards from the reward model and redo its returns and
-        advantages (SB3 computed them from the placeholder zeros)."""
-        buffer = self.model.rollout_buffer
-        obs = buffer.observations  # (T, n_envs, C, H, W) as the agent saw them
-        if obs.ndim == 5:
-            obs = np.moveaxis(obs, 2, -1)  # the reward model takes (H, W, C)
-        flat = obs.reshape(-1, *obs.shape[2:])
-        acts = buffer.actions.reshape(len(flat), -1)
-        rewards = np.concatenate([self.label_rollouts.predict_reward(flat[i:i + 512], acts[i:i + 512])
-                                  for i in range(0, len(flat), 512)])
-        buffer.rewards[:] = rewards.reshape(buffer.rewards.shape)
-        buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
-
     def _on_rollout_end(self) -> None:
         if self.label_rollouts is not None:
-            self._label_rollout()
+            label_rollout(self.model, self.label_rollouts, self.locals["values"], self.locals["dones"])
         step = self.model.num_timesteps
         if step - self._last_update >= self.update_every or step >= self.schedule.total_timesteps:
             self._last_update = step
@@ -102,7 +103,8 @@ class PreferenceCallback(BaseCallback):
             true, pred = np.array(episodes).T
             self.logger.record("charts/true_return", float(true.mean()))
             self.logger.record("charts/true_return_max", float(true.max()))
-            self.logger.record("charts/pred_return", float(pred.mean()))
+            if self.label_rollouts is None:  # labelled later, the env saw no predicted rewards
+                self.logger.record("charts/pred_return", float(pred.mean()))
         self.logger.record("charts/wall_seconds", time.time() - self.started_at)
         self.logger.record("charts/steps_per_second",
                            (step - self._steps_at_start) / max(time.time() - self.started_at, 1e-9))

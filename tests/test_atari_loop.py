@@ -1,0 +1,114 @@
+"""Atari through the same loop as MuJoCo: defaults, rollout labelling, clips, a short real run."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from prefrl.config import TrainConfig
+from prefrl.preferences import PreferenceStore
+from prefrl.render.clips import SegmentClipRenderer
+from prefrl.rl.agent import make_ppo
+from prefrl.rl.callback import label_rollout
+from prefrl.rl.hyperparams import ppo_hyperparams
+from prefrl.rl.training import plan_run
+from prefrl.segments import SegmentBuffer, SegmentCollector
+
+
+def test_atari_runs_take_the_papers_atari_defaults():
+    plan = plan_run(TrainConfig(env="prefrl/Pong-v0", labels=5000, timesteps=1_000_000))
+    assert plan.kind == "atari" and plan.segment_length == 25
+    assert plan.schedule.initial_labels == 500 and plan.schedule.horizon == 5e6
+    assert plan.label_buffer == 3000 and plan.segment_buffer == 1024
+    assert plan.ppo.policy == "CnnPolicy" and plan.obs_shape == (84, 84, 4)
+    small = plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000))
+    assert small.schedule.initial_labels == 25  # a quarter of a budget under 2,000
+    a2c = plan_run(TrainConfig(env="prefrl/Breakout-v0", labels=100, timesteps=100_000, algo="a2c"))
+    assert a2c.ppo.algo == "a2c" and a2c.ppo.n_envs == 16
+    mujoco = plan_run(TrainConfig(env="HalfCheetah-v5", labels=100, timesteps=100_000))
+    assert mujoco.kind == "mujoco" and mujoco.schedule.initial_labels == 25 and mujoco.label_buffer is None
+
+
+class MeanPixelReward(torch.nn.Module):
+    def predict_reward(self, obs, acts=None):
+        return np.asarray(obs, np.float32).mean(axis=(1, 2, 3)) / 255.0
+
+
+def test_a_rollout_labelled_at_its_end_gets_the_models_rewards_and_fresh_advantages():
+    hp = replace(ppo_hyperparams("prefrl/Pong-v0"), n_envs=2, n_steps=16, batch_size=32)
+    agent, env, reward_env = make_ppo("prefrl/Pong-v0", hp, seed=0, label_later=True)
+    model = MeanPixelReward()
+    seen = {}
+
+    class Capture(BaseCallback):
+        def _on_step(self):
+            return True
+
+        def _on_rollout_end(self):
+            buf = self.model.rollout_buffer
+            assert not buf.rewards.any()  # the env handed out placeholders
+            label_rollout(self.model, model, self.locals["values"], self.locals["dones"])
+            seen.update(obs=buf.observations.copy(), rewards=buf.rewards.copy(),
+                        adv=buf.advantages.copy(), values=buf.values.copy(), returns=buf.returns.copy())
+
+    agent.learn(32, callback=Capture())
+    expected = model.predict_reward(np.moveaxis(seen["obs"], 2, -1).reshape(-1, 84, 84, 4)).reshape(16, 2)
+    np.testing.assert_allclose(seen["rewards"], expected, rtol=1e-6)
+    assert seen["rewards"].std() > 0
+    np.testing.assert_allclose(seen["returns"], seen["adv"] + seen["values"], rtol=1e-5, atol=1e-6)
+    assert np.abs(seen["adv"]).sum() > 0
+    env.close()
+
+
+def test_atari_segment_clip_shows_the_game_at_30_fps(tmp_path):
+    from prefrl_envs import make_task
+
+    env = make_task("prefrl/Pong-v0")
+    env.reset(seed=0)
+    buffer = SegmentBuffer(4, 25, (84, 84, 4), np.uint8, 1, 8192, np.uint8, frame_stack=4)
+    collector = SegmentCollector(buffer, 1)
+    obs = env.reset(seed=0)[0]
+    while len(buffer) < 1:
+        action = env.action_space.sample()
+        nxt, reward, _, _, info = env.step(action)
+        collector.observe(obs[None], np.array([action]), np.array([reward]), np.zeros(1, bool),
+                          info["render_state"][None])
+        obs = nxt
+    renderer = SegmentClipRenderer("prefrl/Pong-v0")
+    path = renderer.render(buffer.get(0), tmp_path)
+    renderer.close()
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) in (50, 51) or int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) <= 0
+    ok, frame = cap.read()
+    assert ok and frame.shape == (420, 320, 3)
+    n = 1
+    while cap.read()[0]:
+        n += 1
+    assert n == 50  # 25 steps x 4 emulator frames, every other one
+    assert renderer.fps == 30
+
+
+def test_a_short_pong_run_end_to_end(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "prefrl.cli", "train", "--env", "prefrl/Pong-v0", "--timesteps", "2200",
+         "--labels", "12", "--update-every", "1000", "--checkpoint-every", "0", "--no-progress",
+         "--runs-dir", str(tmp_path), "--name", "pong"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (run_dir,) = tmp_path.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["env"] == "prefrl/Pong-v0"
+    with PreferenceStore(run_dir / "preferences.sqlite") as store:
+        assert store.count() == 12
+        comparison = store.comparisons()[0]
+        seg = store.segments([comparison.left_id])[comparison.left_id]
+    assert seg.obs.shape == (25, 84, 84, 4) and seg.render_states.dtype == np.uint8
+    assert (run_dir / "checkpoint" / "policy.zip").is_file() and (run_dir / "learning_curve.png").is_file()
+    ev = subprocess.run([sys.executable, "-m", "prefrl.cli", "eval", str(run_dir), "--episodes", "1"],
+                        capture_output=True, text=True, timeout=600)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    assert "return" in ev.stdout.lower()
