@@ -28,12 +28,16 @@ def read_progress(run_dir: Path) -> dict[str, list[float]]:
 def plot_learning_curve(run_dir: Path) -> Path | None:
     """Write `learning_curve.png`: true and predicted return against env steps, and labels used."""
     data = read_progress(run_dir)
-    if "charts/env_steps" not in data or "charts/true_return" not in data:
+    if "charts/env_steps" not in data:
         return None
     steps = data["charts/env_steps"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
                                       gridspec_kw={"height_ratios": [3, 1]})
-    top.plot(steps, data["charts/true_return"], color="tab:blue", label="true return")
+    if "charts/true_return" in data:
+        top.plot(steps, data["charts/true_return"], color="tab:blue", label="true return")
+    else:
+        top.text(0.5, 0.5, "no episode (game) has finished yet", ha="center", va="center",
+                 transform=top.transAxes, color="grey")
     top.set_ylabel("true episode return", color="tab:blue")
     if "charts/pred_return" in data:
         twin = top.twinx()
