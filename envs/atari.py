@@ -227,3 +227,11 @@ def save_mask_preview(path, games=ATARI_GAMES, steps: int = 400, seed: int = 0, 
     gap = np.full((columns[0].shape[0], 4, 3), 255, np.uint8)
     sheet = np.concatenate([c for col in columns for c in (col, gap)][:-1], axis=1)
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = sys.argv[1] if len(sys.argv) > 1 else "atari_masks.png"
+    save_mask_preview(target)
+    print(f"wrote {target}")
