@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -93,15 +94,19 @@ def test_atari_segment_clip_shows_the_game_at_30_fps(tmp_path):
     assert renderer.fps == 30
 
 
-def test_a_short_pong_run_end_to_end(tmp_path):
+@pytest.mark.parametrize("game, algo", [("Pong", "ppo"), ("Breakout", "a2c")])
+def test_a_short_atari_run_end_to_end(tmp_path, game, algo):
     run = subprocess.run(
-        [sys.executable, "-m", "prefrl.cli", "train", "--env", "prefrl/Pong-v0", "--timesteps", "2200",
+        [sys.executable, "-m", "prefrl.cli", "train", "--env", f"prefrl/{game}-v0", "--timesteps", "2200",
          "--labels", "12", "--update-every", "1000", "--checkpoint-every", "0", "--no-progress",
-         "--runs-dir", str(tmp_path), "--name", "pong"], capture_output=True, text=True, timeout=600)
+         "--algo", algo, "--runs-dir", str(tmp_path), "--name", "atari"], capture_output=True, text=True,
+        timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     (run_dir,) = tmp_path.iterdir()
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["env"] == "prefrl/Pong-v0"
+    assert config["env"] == f"prefrl/{game}-v0" and config["algo"] == algo
+    progress = (run_dir / "progress.csv").read_text().splitlines()
+    assert len(progress) >= 2 and "charts/labels" in progress[0]
     with PreferenceStore(run_dir / "preferences.sqlite") as store:
         assert store.count() == 12
         comparison = store.comparisons()[0]

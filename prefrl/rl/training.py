@@ -244,7 +244,10 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
                                       progress=config.progress, resumed_at=agent.num_timesteps,
                                       label_rollouts=model if deferred else None)
-        agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False)
+        # a progress.csv row about every 1,000 steps (A2C's rollouts are 80 steps)
+        log_interval = max(1, round(1024 / (hp.n_envs * hp.n_steps)))
+        agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False,
+                    log_interval=log_interval)
     finally:
         checkpoint()
         store.close()
