@@ -77,3 +77,14 @@ def test_every_acknowledged_comparison_survives_sigkill(tmp_path):
         assert set(acknowledged) <= stored
         ids = {c.left_id for c in store.comparisons()} | {c.right_id for c in store.comparisons()}
         assert len(store.segments(ids)) == len(ids)  # every labelled segment is whole
+
+
+def test_reload_into_a_label_fifo_keeps_the_latest_decided_labels_only(tmp_path):
+    with PreferenceStore(tmp_path / "p.sqlite") as store:
+        pairs = [(seg(2 * i, i), seg(2 * i + 1, 0)) for i in range(5)]
+        store.add_comparisons(pairs, [Answer.LEFT, Answer.LEFT, Answer.RIGHT, Answer.EQUAL, Answer.INCOMPARABLE],
+                              "oracle")
+        data = PreferenceDataset.from_store(store, 3, np.random.default_rng(0), max_size=2)
+    assert len(data) == 2
+    assert sorted(data._segments) == [4, 5, 6, 7]  # comparisons 3 and 4; the incomparable 5th is no label
+    assert data.tensors()["target"].tolist() == [0.0, 0.5]
