@@ -48,6 +48,7 @@ class PreferenceCallback(BaseCallback):
         progress: bool = True,
         resumed_at: int | None = None,
         label_rollouts: torch.nn.Module | None = None,
+        rollout_steps: int = 1024,
     ) -> None:
         """With `label_rollouts` (a reward model), the env hides rewards and each finished rollout
         gets this model's rewards in one batch, before its advantages are recomputed."""
@@ -66,6 +67,10 @@ class PreferenceCallback(BaseCallback):
         self._last_checkpoint = resumed_at or online_start
         self._bar: tqdm | None = None
         self.label_rollouts = label_rollouts
+        self.log_interval = max(1, 1024 // rollout_steps)
+        """Rollouts per progress.csv row (pass to `learn`): a row about every 1,000 steps or more
+        (A2C's rollouts are 80 steps); the last rollout always gets its row."""
+        self._rollouts = 0
 
     def _on_training_start(self) -> None:
         self._bar = tqdm(total=self.schedule.total_timesteps, initial=self.model.num_timesteps,
@@ -79,6 +84,7 @@ class PreferenceCallback(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
+        self._rollouts += 1
         if self.label_rollouts is not None:
             label_rollout(self.model, self.label_rollouts, self.locals["values"], self.locals["dones"])
         step = self.model.num_timesteps
@@ -115,5 +121,7 @@ class PreferenceCallback(BaseCallback):
                                   refresh=False)
 
     def _on_training_end(self) -> None:
+        if self._rollouts % self.log_interval:  # SB3 left the last rollouts' row unwritten
+            self.logger.dump(self.model.num_timesteps)
         if self._bar is not None:
             self._bar.close()

@@ -243,11 +243,10 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                                       online_start=online_start, started_at=started,
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
                                       progress=config.progress, resumed_at=agent.num_timesteps,
-                                      label_rollouts=model if deferred else None)
-        # a progress.csv row about every 1,000 steps (A2C's rollouts are 80 steps)
-        log_interval = max(1, round(1024 / (hp.n_envs * hp.n_steps)))
+                                      label_rollouts=model if deferred else None,
+                                      rollout_steps=hp.n_envs * hp.n_steps)
         agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False,
-                    log_interval=log_interval)
+                    log_interval=callback.log_interval)
     finally:
         checkpoint()
         store.close()
