@@ -141,3 +141,13 @@ def test_memory_caps_hold_on_a_long_stream():
     obs = data.tensors()["seg_obs"]
     assert tuple(obs.shape[1:]) == (25, 84, 84, 4)
     assert obs.untyped_storage().nbytes() == len(data._segments) * 28 * 84 * 84  # distinct frames only
+
+
+def test_many_pixel_segments_are_scored_in_bounded_chunks():
+    from prefrl.reward.ensemble import CHUNK_BYTES, chunk_slices
+
+    per_segment = 25 * 84 * 84 * 4  # one Atari segment as uint8 stacks
+    slices = chunk_slices(1000, per_segment)
+    assert sum(s.stop - s.start for s in slices) == 1000 and slices[-1].stop == 1000
+    assert all((s.stop - s.start) * per_segment <= CHUNK_BYTES for s in slices)
+    assert chunk_slices(5, 1) == [slice(0, 5)]

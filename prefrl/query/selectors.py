@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import segment_returns
+from prefrl.reward.ensemble import chunk_slices, segment_returns
 from prefrl.segments import SegmentBuffer
 
 
@@ -32,19 +32,13 @@ def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.G
     return np.stack([ids[first], ids[second]], axis=1)
 
 
-CHUNK_BYTES = 16 << 20
-"""Observation bytes scored per forward pass (bounds the memory of pixel segments)."""
-
-
 @torch.no_grad()
 def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarray) -> np.ndarray:
     """Variance across members of P[left > right] for each pair, (n_pairs,)."""
     model.eval()
     unique, inverse = np.unique(pairs, return_inverse=True)
-    per_segment = buffer.length * buffer.obs[0, 0].nbytes
-    chunks = np.array_split(unique, max(1, len(unique) * per_segment // CHUNK_BYTES))
-    returns = torch.cat([segment_returns(model, *map(torch.as_tensor, buffer.batch(ids)[:2]))
-                         for ids in chunks], dim=1)  # (M, U)
+    returns = torch.cat([segment_returns(model, *map(torch.as_tensor, buffer.batch(unique[sl])[:2]))
+                         for sl in chunk_slices(len(unique), buffer.obs[0].nbytes)], dim=1)  # (M, U)
     inverse = torch.as_tensor(inverse.reshape(pairs.shape))
     p_left = torch.sigmoid(returns[:, inverse[:, 0]] - returns[:, inverse[:, 1]])
     return p_left.var(0, unbiased=False).numpy()

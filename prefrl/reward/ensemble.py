@@ -158,6 +158,17 @@ class _NumpyEnsemble:
         return (h @ self.last_w)[:, 0] + self.last_b
 
 
+CHUNK_BYTES = 16 << 20
+"""Observation bytes scored per forward pass where many segments are scored at once: bounds the
+memory of pixel segments (a 25-step Atari segment is 0.7 MB as uint8 stacks, 2.8 MB as floats)."""
+
+
+def chunk_slices(n: int, item_bytes: int) -> list[slice]:
+    """Slices covering range(n) with about CHUNK_BYTES of items of `item_bytes` each per slice."""
+    size = max(1, CHUNK_BYTES // max(1, item_bytes))
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
 def segment_returns(
     model: nn.Module,
     obs: torch.Tensor,

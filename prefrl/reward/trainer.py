@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from prefrl.reward.dataset import PreferenceDataset
-from prefrl.reward.ensemble import EnsembleLinear, segment_returns
+from prefrl.reward.ensemble import EnsembleLinear, chunk_slices, segment_returns
 
 
 @dataclass
@@ -44,8 +44,6 @@ class RewardTrainerConfig:
     eval_comparisons: int | None = 1000
     """Most comparisons (a random subset) on which each update measures training and held-out
     loss; None measures all. Bounds the cost of an update as the label set grows."""
-    eval_chunk_bytes: int = 16 << 20
-    """Observation bytes per forward pass while measuring (bounds the memory of pixel segments)."""
 
 
 class RewardTrainer:
@@ -129,9 +127,9 @@ class RewardTrainer:
             rows = torch.randperm(n, generator=self.generator)[:cfg.eval_comparisons]
         segs, inverse = torch.unique(torch.cat([data["left"][rows], data["right"][rows]]), return_inverse=True)
         seg_obs = data["seg_obs"]
-        chunk = max(1, cfg.eval_chunk_bytes // (seg_obs[0].numel() * seg_obs.element_size()))
-        returns = torch.cat([segment_returns(self.model, data["seg_obs"][c], data["seg_acts"][c])
-                             for c in segs.split(chunk)], dim=1)  # (M, unique segments)
+        returns = torch.cat([segment_returns(self.model, seg_obs[segs[sl]], data["seg_acts"][segs[sl]])
+                             for sl in chunk_slices(len(segs), seg_obs[0].numel() * seg_obs.element_size())],
+                            dim=1)  # (M, unique segments)
         r_left, r_right = returns[:, inverse[:len(rows)]], returns[:, inverse[len(rows):]]
         target = data["target"][rows]
         weights = data["weights"][:, rows]
@@ -180,9 +178,11 @@ def preference_accuracy(model: nn.Module, left_obs, left_acts, right_obs, right_
     decided = target != 0.5
     if int(decided.sum()) == 0:
         return None
-    r_left = segment_returns(model, torch.as_tensor(left_obs), torch.as_tensor(left_acts),
-                             normalized=True).mean(0)
-    r_right = segment_returns(model, torch.as_tensor(right_obs), torch.as_tensor(right_acts),
-                              normalized=True).mean(0)
+    def returns(obs, acts) -> torch.Tensor:  # obs/acts: arrays or lists of per-segment arrays
+        return torch.cat([segment_returns(model, torch.as_tensor(np.stack(obs[sl])),
+                                          torch.as_tensor(np.stack(acts[sl])), normalized=True).mean(0)
+                          for sl in chunk_slices(len(obs), obs[0].nbytes)])
+
+    r_left, r_right = returns(left_obs, left_acts), returns(right_obs, right_acts)
     correct = (r_left > r_right) == (target > 0.5)
     return float((correct & decided).sum() / decided.sum())

@@ -105,9 +105,9 @@ class PreferenceLearner:
         # The current model has not seen these labels: its accuracy on them is a held-out figure.
         decided = [(pair, a.target) for pair, a in zip(pairs, answers) if a.target is not None]
         if decided:
-            stack = lambda side, key: np.stack([getattr(p[side], key) for p, _ in decided])  # noqa: E731
-            acc = preference_accuracy(self.model, stack(0, "obs"), stack(0, "acts"), stack(1, "obs"),
-                                      stack(1, "acts"), [t for _, t in decided])
+            side = lambda i, key: [getattr(p[i], key) for p, _ in decided]  # noqa: E731
+            acc = preference_accuracy(self.model, side(0, "obs"), side(0, "acts"), side(1, "obs"),
+                                      side(1, "acts"), [t for _, t in decided])
             if acc is not None:
                 self.metrics["reward/heldout_accuracy"] = acc
         if self.dataset.add(pairs, answers):
