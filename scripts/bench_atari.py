@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import multiprocessing as mp
 import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_mujoco import run_jobs  # noqa: E402  (one pool runner for both benchmarks)
 
 GAMES = ("BeamRider", "Breakout", "Enduro", "Pong", "Qbert", "Seaquest", "SpaceInvaders")
 
@@ -193,14 +194,9 @@ def main() -> int:
     jobs = [dict(game=args.game, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels, algo=args.algo,
                  eval_games=args.eval_games, out=str(args.out)) for s in args.seeds for a in args.arms]
     random = random_scores(args.game, args.eval_games * 2, seed=10_000)
-    results = []
-    with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
-        for r in pool.imap_unordered(run_arm, jobs):
-            results.append(r)
-            (args.out / "results.json").write_text(json.dumps(results, indent=2))  # survive an early stop
-            print(f"{r['game']} {r['arm']} seed {r['seed']}: score {r['score_mean']:.1f} "
-                  f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s, peak RSS {r['rss_peak_mib']:.0f} MiB)",
-                  flush=True)
+    results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (
+        f"{r['game']} {r['arm']} seed {r['seed']}: score {r['score_mean']:.1f} "
+        f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s, peak RSS {r['rss_peak_mib']:.0f} MiB)"))
     table = summarise(results, random)
     plot(results, float(random.mean()), args.out / "curves.png")
     command = "python scripts/bench_atari.py " + " ".join(sys.argv[1:])

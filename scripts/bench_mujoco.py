@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -88,6 +89,19 @@ def run_arm(job: dict) -> dict:
                   "return_mean": float(returns.mean()), "return_std": float(returns.std())}
 
 
+def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: Path,
+             describe: Callable[[dict], str]) -> list[dict]:
+    """Arm-runs `workers` at a time, one spawned process each; `out/results.json` is rewritten after
+    every finished run (so an early stop keeps what finished) and a line printed for it."""
+    results = []
+    with mp.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
+        for r in pool.imap_unordered(run, jobs):
+            results.append(r)
+            (out / "results.json").write_text(json.dumps(results, indent=2))
+            print(describe(r), flush=True)
+    return results
+
+
 def summarise(results: list[dict]) -> str:
     lines = ["| env | arm | seeds | final true return (mean ± sd over seeds) | wall s | env steps/s |",
              "|---|---|---|---|---|---|"]
@@ -145,13 +159,9 @@ def main() -> int:
                  eval_episodes=args.eval_episodes, out=str(args.out))
             for s in args.seeds for e in args.envs for a in args.arms  # seed-major: partial runs cover every env
             if a != "imitation" or e in IMITATION_TASKS]
-    results = []
-    with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
-        for r in pool.imap_unordered(run_arm, jobs):
-            results.append(r)
-            (args.out / "results.json").write_text(json.dumps(results, indent=2))  # survive an early stop
-            print(f"{r['env']} {r['arm']} seed {r['seed']}: return {r['return_mean']:.0f} "
-                  f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s)", flush=True)
+    results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (
+        f"{r['env']} {r['arm']} seed {r['seed']}: return {r['return_mean']:.0f} "
+        f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s)"))
     table = summarise(results)
     command = "python scripts/bench_mujoco.py " + " ".join(sys.argv[1:])
     (args.out / "results.json").write_text(json.dumps(results, indent=2))

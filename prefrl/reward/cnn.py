@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import EnsembleLinear
+from prefrl.reward.ensemble import EnsembleLinear, chunk_slices
 
 CONV_LAYERS: Sequence[tuple[int, int]] = ((7, 3), (5, 2), (3, 1), (3, 1))
 """(kernel, stride) of the paper's four conv layers."""
@@ -89,8 +89,7 @@ class CNNRewardEnsemble(nn.Module):
         """Each member independently to zero mean and `reward_std` std on these frames."""
         was_training = self.training
         self.eval()
-        raw = torch.cat([self.raw(torch.as_tensor(chunk)) for chunk in np.array_split(obs, max(1, len(obs) // 512))],
-                        dim=1)
+        raw = torch.cat([self.raw(torch.as_tensor(obs[sl])) for sl in chunk_slices(len(obs), obs[0].nbytes)], dim=1)
         self.out_mean.copy_(raw.mean(1))
         self.out_std.copy_(raw.std(1).clamp_min(1e-8))
         self.train(was_training)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from prefrl.preferences import Answer, Comparison, PreferenceStore
-from prefrl.segments import Segment, is_stacked_view, pack_stacked
+from prefrl.segments import Segment, is_stacked_view, pack_stacked, stacked_view
 
 
 class PreferenceDataset:
@@ -109,7 +109,4 @@ def _stack_obs(obs: list[np.ndarray]) -> torch.Tensor:
     shown through a strided view, so the label set costs a quarter of the memory."""
     if not is_stacked_view(obs[0]):
         return torch.as_tensor(np.stack(obs))
-    frames = torch.as_tensor(np.stack([pack_stacked(o) for o in obs]))  # (S, L+k-1, H, W)
-    n_seg, n_frames, h, w = frames.shape
-    length, k = obs[0].shape[0], obs[0].shape[-1]
-    return frames.as_strided((n_seg, length, h, w, k), (n_frames * h * w, h * w, w, 1, h * w))
+    return torch.as_tensor(stacked_view(np.stack([pack_stacked(o) for o in obs]), obs[0].shape[-1]))

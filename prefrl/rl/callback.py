@@ -11,21 +11,22 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 from prefrl.query.schedule import LabelSchedule
+from prefrl.reward.ensemble import chunk_slices
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.reward_wrapper import LearnedRewardVecEnv
 
 
 def label_rollout(agent, model: torch.nn.Module, last_values: torch.Tensor, dones: np.ndarray) -> None:
-    """Fill the agent's just-finished rollout with `model`'s rewards, in batches of 512 steps, and
-    recompute its returns and advantages (SB3 computed them from the env's placeholder zeros)."""
+    """Fill the agent's just-finished rollout with `model`'s rewards, in chunks of ~16 MB of
+    observations, and recompute its returns and advantages (SB3 computed them from the env's placeholder zeros)."""
     buffer = agent.rollout_buffer
     obs = buffer.observations  # (T, n_envs, ...) as the agent saw them
     if obs.ndim == 5:
         obs = np.moveaxis(obs, 2, -1)  # pixels: the agent's (C, H, W) back to the model's (H, W, C)
     flat = obs.reshape(-1, *obs.shape[2:])
     acts = buffer.actions.reshape(len(flat), -1)
-    rewards = np.concatenate([model.predict_reward(flat[i:i + 512], acts[i:i + 512])
-                              for i in range(0, len(flat), 512)])
+    rewards = np.concatenate([model.predict_reward(flat[sl], acts[sl])
+                              for sl in chunk_slices(len(flat), flat[0].nbytes)])
     buffer.rewards[:] = rewards.reshape(buffer.rewards.shape)
     buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
 
