@@ -45,3 +45,14 @@ def test_output_normalised_to_the_papers_atari_std():
     r = model(torch.as_tensor(data))
     assert torch.allclose(r.mean(1), torch.zeros(3), atol=1e-5)
     assert torch.allclose(r.std(1), torch.full((3,), 0.05), rtol=1e-3)
+
+
+def test_l2_covers_each_members_conv_stack_and_head():
+    torch.manual_seed(0)
+    model = CNNRewardEnsemble(n_members=3)
+    norms = model.member_weight_norms()
+    assert norms.shape == (3,)
+    with torch.no_grad():
+        model.convs[1][0].weight.mul_(2.0)  # member 1's first conv layer only
+    grown = model.member_weight_norms()
+    assert grown[1] > norms[1] and torch.equal(grown[[0, 2]], norms[[0, 2]])

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import EnsembleLinear, chunk_slices
+from prefrl.reward.ensemble import EnsembleLinear, chunk_slices, linear_weight_norms
 
 CONV_LAYERS: Sequence[tuple[int, int]] = ((7, 3), (5, 2), (3, 1), (3, 1))
 """(kernel, stride) of the paper's four conv layers."""
@@ -69,6 +69,12 @@ class CNNRewardEnsemble(nn.Module):
             x = obs[m].permute(0, 3, 1, 2).float().div_(255.0) if per_member else shared
             features.append(conv(x).flatten(1))  # (B, F*h*w)
         return self.head(torch.stack(features)).squeeze(-1)  # (M, B)
+
+    def member_weight_norms(self) -> torch.Tensor:
+        """Squared weight norm per member (M,): its conv stack and its FC head, for the trainer's L2."""
+        convs = torch.stack([sum(m.weight.pow(2).sum() for m in conv.modules() if isinstance(m, nn.Conv2d))
+                             for conv in self.convs])
+        return convs + linear_weight_norms(self.head)
 
     def forward(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
         raw = self.raw(obs)

@@ -30,6 +30,11 @@ class EnsembleLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
+def linear_weight_norms(module: nn.Module) -> torch.Tensor:
+    """Squared weight norm per member, (M,), summed over the `EnsembleLinear` layers in `module`."""
+    return sum(m.weight.pow(2).sum(dim=(1, 2)) for m in module.modules() if isinstance(m, EnsembleLinear))
+
+
 class MLPRewardEnsemble(nn.Module):
     """The paper's MuJoCo reward net, `n_members` times: (obs, act) -> 64 -> 64 -> scalar.
 
@@ -66,6 +71,10 @@ class MLPRewardEnsemble(nn.Module):
         self.register_buffer("out_std", torch.ones(n_members))
         self.negative_slope = negative_slope
         self._snapshot: _NumpyEnsemble | None = None
+
+    def member_weight_norms(self) -> torch.Tensor:
+        """Squared weight norm per member (M,), for the trainer's L2 penalty."""
+        return linear_weight_norms(self)
 
     def load_state_dict(self, *args, **kwargs):
         self._snapshot = None

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from prefrl.reward.dataset import PreferenceDataset
-from prefrl.reward.ensemble import EnsembleLinear, chunk_slices, segment_returns
+from prefrl.reward.ensemble import chunk_slices, segment_returns
 
 
 @dataclass
@@ -73,15 +73,6 @@ class RewardTrainer:
                                 torch.full_like(delta, log_half_eps))
         return -(target * log_p + (1 - target) * log_q)
 
-    def _weight_norms(self) -> torch.Tensor:
-        """Squared weight norm per member: batched linear layers, and grouped convolutions whose
-        group m is member m."""
-        n = self.model.n_members
-        norms = [m.weight.pow(2).sum(dim=(1, 2)) for m in self.model.modules() if isinstance(m, EnsembleLinear)]
-        norms += [m.weight.pow(2).reshape(n, -1).sum(1) for m in self.model.modules()
-                  if isinstance(m, nn.Conv2d) and m.groups == n]
-        return sum(norms)
-
     def train_round(self, epochs: float | None = None) -> dict[str, float]:
         """One reward-model update over the current label set; returns metrics."""
         cfg = self.config
@@ -98,7 +89,7 @@ class RewardTrainer:
         self.model.train()
         for _ in range(steps):
             idx = torch.multinomial(weights, cfg.batch_size, replacement=True, generator=self.generator)
-            loss = self._member_losses(data, idx).sum() + (self.l2 * self._weight_norms()).sum()
+            loss = self._member_losses(data, idx).sum() + (self.l2 * self.model.member_weight_norms()).sum()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
