@@ -55,6 +55,36 @@ def test_output_normalisation_gives_each_member_zero_mean_unit_std():
     assert torch.allclose(r.std(1), torch.full((3,), 0.05), rtol=1e-3)
 
 
+def test_input_renormalisation_keeps_the_function():
+    rng = np.random.default_rng(0)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    obs, acts = rng.normal(size=(500, OBS)), rng.normal(size=(500, ACT))
+    model.fit_input_normalization(obs, acts)
+    before = model.raw(torch.as_tensor(obs), torch.as_tensor(acts)).detach()
+    # the policy moves: later data sit elsewhere and spread wider
+    model.fit_input_normalization(obs * 5 + 3, acts * 0.5 - 1)
+    after = model.raw(torch.as_tensor(obs), torch.as_tensor(acts)).detach()
+    assert torch.allclose(before, after, atol=1e-4)
+    assert torch.allclose(model.in_mean[:OBS], torch.full((OBS,), 3.0), atol=0.5)  # statistics did move
+
+
+def test_output_normalisation_momentum_moves_part_of_the_way():
+    rng = np.random.default_rng(0)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    obs, acts = rng.normal(size=(2000, OBS)), rng.normal(size=(2000, ACT))
+    model.fit_output_normalization(obs, acts)
+    first_mean, first_std = model.out_mean.clone(), model.out_std.clone()
+    shifted = obs + 2.0  # the same net measured on data from elsewhere
+    raw = model.raw(torch.as_tensor(shifted), torch.as_tensor(acts)).detach()
+    model.fit_output_normalization(shifted, acts, momentum=0.25)
+    assert torch.allclose(model.out_mean, 0.75 * first_mean + 0.25 * raw.mean(1), atol=1e-5)
+    assert torch.allclose(model.out_std.pow(2), 0.75 * first_std.pow(2) + 0.25 * raw.var(1), rtol=1e-4)
+    model.fit_output_normalization(shifted, acts, momentum=1.0)  # 1 refits outright
+    assert torch.allclose(model.out_mean, raw.mean(1), atol=1e-5)
+    with pytest.raises(ValueError, match="momentum"):
+        model.fit_output_normalization(shifted, acts, momentum=0.0)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_ensemble_recovers_a_known_nonlinear_reward(seed):
     rng = np.random.default_rng(seed)

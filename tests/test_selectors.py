@@ -35,3 +35,13 @@ def test_selected_ids_are_live_segments():
         buf.add(np.zeros((4, 3)), np.zeros((4, 2)), np.zeros(4), np.zeros((4, 0)))
     pairs = RandomSelector().select(buf, 100, rng)
     assert pairs.min() >= 15 and pairs.max() <= 24
+
+
+def test_queries_come_from_the_most_recent_segments_only():
+    rng = np.random.default_rng(0)
+    buf = filled_buffer(rng, n=300)
+    model = MLPRewardEnsemble(3, 2, n_members=3)
+    for selector in (RandomSelector(recent=40), DisagreementSelector(model, oversample=5, recent=40)):
+        pairs = selector.select(buf, 30, np.random.default_rng(1))
+        assert pairs.min() >= 260 and pairs.max() <= 299
+        assert (pairs[:, 0] != pairs[:, 1]).all()

@@ -1,6 +1,7 @@
 """Query selectors: which segment pairs to show the teacher.
 
-Both sample candidate pairs uniformly from the segments in the buffer. `DisagreementSelector`
+Both sample candidate pairs uniformly from the buffer's most recent segments (the current policy's
+behaviour, where a learned reward is most likely to be wrong in a way the agent exploits). `DisagreementSelector`
 then keeps the pairs whose predicted preference probability varies most across ensemble members
 (the paper's crude active-learning rule); `RandomSelector` keeps the first ones (the ablation).
 """
@@ -18,10 +19,13 @@ from prefrl.segments import SegmentBuffer
 
 
 def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.Generator,
-                           pool: int | None = None) -> np.ndarray:
-    """(n_pairs, 2) segment ids, two distinct segments per pair; with `pool`, drawn from a random
-    subset of at most that many segments (bounds the cost of scoring pixel segments)."""
+                           pool: int | None = None, recent: int | None = None) -> np.ndarray:
+    """(n_pairs, 2) segment ids, two distinct segments per pair, from the `recent` newest segments
+    (all when None); with `pool`, from a random subset of at most that many of those (bounds the
+    cost of scoring pixel segments)."""
     ids = buffer.live_ids()
+    if recent is not None:
+        ids = ids[-recent:]
     if pool is not None and len(ids) > pool:
         ids = np.sort(rng.choice(ids, pool, replace=False))
     if len(ids) < 2:
@@ -50,32 +54,38 @@ class QuerySelector(Protocol):
 
 
 class RandomSelector:
-    """Uniformly random pairs."""
+    """Uniformly random pairs (of the `recent` newest segments)."""
+
+    def __init__(self, recent: int | None = None) -> None:
+        self.recent = recent
 
     def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
-        return sample_candidate_pairs(buffer, n_queries, rng)
+        return sample_candidate_pairs(buffer, n_queries, rng, recent=self.recent)
 
 
 class DisagreementSelector:
     """Sample `oversample` x n candidate pairs; keep the n with the highest member variance."""
 
-    def __init__(self, model: nn.Module, oversample: int = 10, pool: int | None = None) -> None:
+    def __init__(self, model: nn.Module, oversample: int = 10, pool: int | None = None,
+                 recent: int | None = None) -> None:
         if oversample < 1:
             raise ValueError(f"oversample must be at least 1, got {oversample}")
         self.model = model
         self.oversample = oversample
         self.pool = pool
+        self.recent = recent
 
     def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
-        candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng, self.pool)
+        candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng, self.pool, self.recent)
         variance = preference_variance(self.model, buffer, candidates)
         top = np.argsort(-variance, kind="stable")[:n_queries]
         return candidates[top]
 
 
-def make_selector(name: str, model: nn.Module, oversample: int = 10, pool: int | None = None) -> QuerySelector:
+def make_selector(name: str, model: nn.Module, oversample: int = 10, pool: int | None = None,
+                  recent: int | None = None) -> QuerySelector:
     if name == "disagreement":
-        return DisagreementSelector(model, oversample, pool)
+        return DisagreementSelector(model, oversample, pool, recent)
     if name == "random":
-        return RandomSelector()
+        return RandomSelector(recent)
     raise ValueError(f"unknown query selector {name!r}; choose 'disagreement' or 'random'")

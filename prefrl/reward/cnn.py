@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import EnsembleLinear, chunk_slices, linear_weight_norms
+from prefrl.reward.ensemble import EnsembleLinear, blend_output_stats, chunk_slices, linear_weight_norms
 
 CONV_LAYERS: Sequence[tuple[int, int]] = ((7, 3), (5, 2), (3, 1), (3, 1))
 """(kernel, stride) of the paper's four conv layers."""
@@ -91,11 +91,12 @@ class CNNRewardEnsemble(nn.Module):
         """Pixels are scaled to [0, 1] in `raw`; batch norm does the rest."""
 
     @torch.inference_mode()
-    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:
-        """Each member independently to zero mean and `reward_std` std on these frames."""
+    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None,
+                                 momentum: float = 1.0) -> None:
+        """Each member independently to zero mean and `reward_std` std on these frames (moved only
+        `momentum` of the way, see `blend_output_stats`)."""
         was_training = self.training
         self.eval()
         raw = torch.cat([self.raw(torch.as_tensor(obs[sl])) for sl in chunk_slices(len(obs), obs[0].nbytes)], dim=1)
-        self.out_mean.copy_(raw.mean(1))
-        self.out_std.copy_(raw.std(1).clamp_min(1e-8))
+        blend_output_stats(self, raw, momentum)
         self.train(was_training)

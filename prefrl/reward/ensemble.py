@@ -111,20 +111,42 @@ class MLPRewardEnsemble(nn.Module):
             self._snapshot = _NumpyEnsemble(self)
         return self._snapshot(obs, acts)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray) -> None:
+        """Standardise inputs with this data's statistics, without changing the function: the
+        first layer absorbs the change, so the rewards only move when training moves them."""
         x = torch.cat([torch.as_tensor(obs).reshape(len(acts), -1).float(),
                        torch.as_tensor(acts).float()], dim=-1)
-        self.in_mean.copy_(x.mean(0))
-        self.in_std.copy_(x.std(0).clamp_min(1e-6))
+        mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+        first = self.net[0]
+        # old standardised input = new one * std/old_std + (mean - old_mean)/old_std
+        first.bias.add_(torch.einsum("i,mio->mo", (mean - self.in_mean) / self.in_std, first.weight)[:, None])
+        first.weight.mul_((std / self.in_std)[None, :, None])
+        self.in_mean.copy_(mean)
+        self.in_std.copy_(std)
+        self._snapshot = None
 
     @torch.inference_mode()
-    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray) -> None:
-        """Each member independently to zero mean, unit std (times `reward_std`) on this data."""
-        raw = self.raw(torch.as_tensor(obs), torch.as_tensor(acts))
-        self.out_mean.copy_(raw.mean(1))
-        self.out_std.copy_(raw.std(1).clamp_min(1e-8))
+    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray, momentum: float = 1.0) -> None:
+        """Each member independently to zero mean, unit std (times `reward_std`) on this data;
+        with `momentum` < 1 the statistics move only that share of the way (`blend_output_stats`)."""
+        blend_output_stats(self, self.raw(torch.as_tensor(obs), torch.as_tensor(acts)), momentum)
         self._snapshot = None
+
+
+def blend_output_stats(model: nn.Module, raw: torch.Tensor, momentum: float) -> None:
+    """Move a model's per-member output statistics towards those of `raw` (M, N): `momentum` 1
+    replaces them; smaller values average them over updates (an exponential moving average of
+    mean and variance), so the reward the agent sees does not jump each time the sample of recent
+    segments it is measured on moves with the policy."""
+    if not 0.0 < momentum <= 1.0:
+        raise ValueError(f"momentum must be in (0, 1], got {momentum}")
+    mean, var = raw.mean(1), raw.var(1)
+    if momentum < 1.0:
+        mean = (1 - momentum) * model.out_mean + momentum * mean
+        var = (1 - momentum) * model.out_std.pow(2) + momentum * var
+    model.out_mean.copy_(mean)
+    model.out_std.copy_(var.sqrt().clamp_min(1e-8))
 
 
 class _NumpyEnsemble:

@@ -37,8 +37,13 @@ class PreferenceLearner:
         trainer: RewardTrainer,
         rng: np.random.Generator,
         normalization_steps: int = 9000,
+        normalization_momentum: float = 1.0,
     ) -> None:
         self.model = model
+        self.normalization_momentum = normalization_momentum
+        self.stats_fitted = False
+        """Whether the model's output statistics were fitted yet (a resumed model's were); until then
+        an update refits them fully."""
         self.normalization_segments = max(2, min(NORMALIZATION_SEGMENTS, normalization_steps // buffer.length))
         self.buffer = buffer
         self.collector = SegmentCollector(buffer, n_envs)
@@ -128,7 +133,9 @@ class PreferenceLearner:
         flat_acts = acts.reshape(-1, acts.shape[-1])
         self.model.fit_input_normalization(flat_obs, flat_acts)
         metrics = self.trainer.train_round(epochs)
-        self.model.fit_output_normalization(flat_obs, flat_acts)
+        momentum = self.normalization_momentum if self.stats_fitted else 1.0
+        self.model.fit_output_normalization(flat_obs, flat_acts, momentum=momentum)
+        self.stats_fitted = True
         with torch.no_grad():
             predicted = segment_returns(self.model, torch.as_tensor(obs), torch.as_tensor(acts),
                                         normalized=True).mean(0).numpy()

@@ -198,9 +198,12 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     buffer = SegmentBuffer(plan.segment_buffer, plan.segment_length, plan.obs_shape, plan.obs_dtype,
                            plan.act_dim, plan.state_dim, plan.state_dtype,
                            frame_stack=plan.obs_shape[-1] if plan.kind == "atari" else 0)
-    learner = PreferenceLearner(model, buffer, hp.n_envs, make_selector(config.query_selector, model,
-                                config.oversample, d.candidate_pool), make_teacher(config), store, dataset, trainer, rng,
-                                normalization_steps=d.normalization_steps)
+    recent = max(-(-config.query_window // plan.segment_length), plan.initial_segments)
+    selector = make_selector(config.query_selector, model, config.oversample, d.candidate_pool, recent)
+    learner = PreferenceLearner(model, buffer, hp.n_envs, selector, make_teacher(config), store, dataset, trainer, rng,
+                                normalization_steps=d.normalization_steps,
+                                normalization_momentum=config.reward_norm_momentum)
+    learner.stats_fitted = resume
 
     online_start = state["online_start"] if state else 0
 
