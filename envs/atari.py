@@ -15,6 +15,7 @@ On top of that, as in the paper:
 - The env's reward (what the synthetic oracle and the true-reward baseline see) is the game score
   plus, at the step a game ends, a fixed penalty in that game's points (all games but Pong). The
   step's `info` carries `game_reward` (score only), `game_over` and, at a game end, `game_score`.
+  A game is cut off after `MAX_GAME_FRAMES` emulator frames (`info["game_cut_off"]`, no penalty).
 - `info["render_state"]` is the emulator state before the step's action, serialized (uint8, padded
   to `STATE_BYTES`): a clip is drawn by restoring it and replaying the action, frame by frame at the
   emulator's 60 frames per second (`replay_frames`).
@@ -35,6 +36,10 @@ FRAME_SIZE = 84
 FRAME_STACK = 4
 NOOP_MAX = 30
 EMULATOR_FPS = 60
+MAX_GAME_FRAMES = 108_000
+"""Emulator frames after which a game is cut off and a new one starts (30 minutes of play; the
+usual cap, Machado et al. 2018). Without it a policy that never serves (Breakout's FIRE) would
+make one game last forever, and an evaluation of it never end."""
 STATE_BYTES = 8192
 """Room for one serialized emulator state (about 7.7 kB in ale-py 0.12) plus a 4-byte length."""
 
@@ -118,6 +123,7 @@ class AtariStream(gym.Env):
         self._stack = np.zeros((FRAME_SIZE, FRAME_SIZE, FRAME_STACK), np.uint8)
         self._pool = np.zeros((2, *SCREEN), np.uint8)
         self._score = 0.0
+        self._game_frames = 0
 
     def get_action_meanings(self) -> list[str]:
         return self._ale_env.unwrapped.get_action_meanings()
@@ -141,6 +147,7 @@ class AtariStream(gym.Env):
         self.ale.getScreenGrayscale(self._pool[0])
         self._pool[1] = self._pool[0]
         self._score = 0.0
+        self._game_frames = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -166,10 +173,13 @@ class AtariStream(gym.Env):
                     self._pool[1] = self._pool[0]
                 break
         self._score += game_reward
-        info = {"render_state": state, "game_reward": game_reward, "game_over": self.ale.game_over()}
+        self._game_frames += FRAME_SKIP
+        cut_off = not self.ale.game_over() and self._game_frames >= MAX_GAME_FRAMES
+        info = {"render_state": state, "game_reward": game_reward, "game_over": self.ale.game_over() or cut_off,
+                "game_cut_off": cut_off}
         reward = game_reward
         if info["game_over"]:
-            reward -= self.penalty
+            reward -= 0.0 if cut_off else self.penalty  # running out of time is not losing
             info["game_score"] = self._score
             self._new_game()  # underneath: the agent sees play go on
         self._push(self._frame())

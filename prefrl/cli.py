@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
     ev.add_argument("--episodes", type=int, default=10, help="evaluation episodes (default: 10)")
     ev.add_argument("--seed", type=int, default=10_000, help="env seed for evaluation (default: 10000)")
+    ev.add_argument("--max-episode-steps", type=int, default=None, metavar="N",
+                    help="cut an episode (an Atari game) off after N agent steps and count what it "
+                         "scored so far (default: no cut beyond the env's own)")
     ev.add_argument("--stochastic", action="store_true",
                     help="sample actions (the default on Atari) instead of the greedy/mean action (MuJoCo's default)")
     ev.add_argument("--deterministic", action="store_true", help="greedy/mean actions, also on Atari")
@@ -113,13 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval":
             from prefrl.rl.evaluation import evaluate_run
 
-            if args.episodes <= 0 or args.video_seconds <= 0:
-                raise ConfigError("--episodes and --video-seconds must be positive")
+            if args.episodes <= 0 or args.video_seconds <= 0 or (args.max_episode_steps or 1) <= 0:
+                raise ConfigError("--episodes, --video-seconds and --max-episode-steps must be positive")
             video = args.videos_dir / args.run_dir.resolve().name / "eval.webm" if args.video else None
             if args.stochastic and args.deterministic:
                 raise ConfigError("--stochastic and --deterministic contradict each other; pass one")
             deterministic = True if args.deterministic else False if args.stochastic else None
-            returns = evaluate_run(args.run_dir, args.episodes, args.seed, deterministic, video, args.video_seconds)
+            returns = evaluate_run(args.run_dir, args.episodes, args.seed, deterministic, video, args.video_seconds,
+                                   args.max_episode_steps)
             if video:
                 print(f"video: {video}")
             print(f"true return over {len(returns)} episodes: {returns.mean():.1f} ± {returns.std():.1f} "

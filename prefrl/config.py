@@ -43,6 +43,9 @@ class TrainConfig:
     label_buffer: int | None = opt(
         None, "Most recent labels kept for reward training (FIFO); default keeps all, Atari 3000.")
     ensemble_size: int = opt(3, "Reward-model ensemble members.")
+    reward_inputs: str = opt(
+        "obs_act", "What the MuJoCo reward model sees: observation and action (the paper's r(o, a)) "
+        "or the observation only (what a person watching a clip sees).", choices=["obs_act", "obs"])
     initial_label_fraction: float | None = opt(
         None, "Share of the budget asked about the random initial policy before RL starts; "
         "default 0.25, Atari 500 labels (or 0.25 of a smaller budget).")
@@ -92,6 +95,8 @@ class TrainConfig:
                 "--reward-lr, --reward-epochs, --pretrain-epochs and --schedule-horizon must be positive")
         if not 0.0 < self.reward_norm_momentum <= 1.0:
             raise ConfigError(f"--reward-norm-momentum must be within (0, 1], got {self.reward_norm_momentum}")
+        if self.reward_inputs not in ("obs_act", "obs"):
+            raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")
         if self.algo not in ("ppo", "a2c"):
             raise ConfigError(f"--algo must be ppo or a2c, got {self.algo!r}")
         if self.segment_buffer is not None and self.segment_buffer < 2:

@@ -2,9 +2,11 @@
 imitation's preference comparisons.
 
 Same env, seeds, PPO hyperparameters and env steps for every arm; each arm's final policy is
-evaluated on the true reward. Prints and writes (results.md, results.json) a table of final true
-return, wall time and env steps per second, with the ratios prefrl / true-reward and
-prefrl / imitation. The imitation arm runs when its virtual environment exists
+evaluated on the true reward, 10 episodes with deterministic (mean) actions and 10 with sampled
+ones, as the agent acts in training. Prints and writes (results.md, results.json) a table of final
+true return, wall time and env steps per second, with the ratios prefrl / true-reward and
+prefrl / imitation. `--labels` takes several budgets (e.g. `--labels 700 1400`): the label-learning
+arms run once per budget. The imitation arm runs when its virtual environment exists
 (`bash scripts/setup_imitation_venv.sh` makes `.venv-imitation`), as a subprocess there, on the
 paper variants `prefrl/{HalfCheetah,Hopper,Walker2d,Swimmer}-v0` (rebuilt over Gymnasium 0.29's v4
 envs, which is what imitation 1.0.1 runs on).
@@ -72,7 +74,7 @@ def run_arm(job: dict) -> dict:
     from prefrl.rl.evaluation import evaluate_checkpoint
     from prefrl.rl.training import train
 
-    out = Path(job["out"]) / f"{job['env']}__{job['arm']}__{job['seed']}"
+    out = Path(job["out"]) / f"{job['env']}__{arm_name(job)}__{job['seed']}"
     if job["arm"] == "imitation":
         return run_imitation(job, out)
     started = time.time()
@@ -84,9 +86,16 @@ def run_arm(job: dict) -> dict:
                              seed=job["seed"], name="bench", runs_dir=str(out), progress=False)
         checkpoint = train(config) / "checkpoint"
     wall = time.time() - started
-    returns = evaluate_checkpoint(checkpoint, job["env"], n_episodes=job["eval_episodes"])
+    returns = evaluate_checkpoint(checkpoint, job["env"], n_episodes=job["eval_episodes"], deterministic=True)
+    sampled = evaluate_checkpoint(checkpoint, job["env"], n_episodes=job["eval_episodes"], deterministic=False)
     return job | {"wall_s": wall, "steps_per_s": job["timesteps"] / wall,
-                  "return_mean": float(returns.mean()), "return_std": float(returns.std())}
+                  "return_mean": float(returns.mean()), "return_std": float(returns.std()),
+                  "return_sampled_mean": float(sampled.mean())}
+
+
+def arm_name(job: dict) -> str:
+    """"true_reward", or a label-learning arm with its budget ("prefrl-700")."""
+    return job["arm"] if job["arm"] == "true_reward" else f"{job['arm']}-{job['labels']}"
 
 
 def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: Path,
@@ -103,32 +112,36 @@ def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: P
 
 
 def summarise(results: list[dict]) -> str:
-    lines = ["| env | arm | seeds | final true return (mean ± sd over seeds) | wall s | env steps/s |",
-             "|---|---|---|---|---|---|"]
+    """Per env and arm: return (deterministic actions; sampled actions), wall time and steps/s,
+    mean over seeds; then each prefrl budget's ratios to the other arms."""
+    lines = ["| env | arm | seeds | final true return, mean ± sd over seeds (deterministic) | "
+             "same, sampled actions | wall s | env steps/s |", "|---|---|---|---|---|---|---|"]
     ratios = []
     for env in sorted({r["env"] for r in results}):
-        by_arm = {}
-        for arm in ("true_reward", "prefrl", "imitation"):
-            rows = [r for r in results if r["env"] == env and r["arm"] == arm]
-            if not rows:
-                continue
+        stats = {}
+        for arm in sorted({arm_name(r) for r in results if r["env"] == env}):
+            rows = [r for r in results if r["env"] == env and arm_name(r) == arm]
             ret = np.array([r["return_mean"] for r in rows])
+            sampled = [r["return_sampled_mean"] for r in rows if "return_sampled_mean" in r]
             sps = np.array([r["steps_per_s"] for r in rows])
             wall = np.array([r["wall_s"] for r in rows])
-            by_arm[arm] = (ret.mean(), sps.mean())
-            lines.append(f"| {env} | {arm} | {len(rows)} | {ret.mean():.0f} ± {ret.std():.0f} | "
+            stats[arm] = (ret.mean(), np.mean(sampled) if len(sampled) == len(rows) else None, sps.mean(), rows)
+            sampled_cell = f"{np.mean(sampled):.0f} ± {np.std(sampled):.0f}" if stats[arm][1] is not None else "–"
+            lines.append(f"| {env} | {arm} | {len(rows)} | {ret.mean():.0f} ± {ret.std():.0f} | {sampled_cell} | "
                          f"{wall.mean():.0f} | {sps.mean():.0f} |")
-        if "prefrl" in by_arm:
-            rp, sp = by_arm["prefrl"]
+        for arm, (rp, rps, sp, rows) in stats.items():
+            if not arm.startswith("prefrl"):
+                continue
             cells = []
-            for other in ("true_reward", "imitation"):
-                ro, so = by_arm.get(other, (None, None))
-                cells += [f"{rp / ro:.2f}x" if ro else "–", f"{sp / so:.2f}x" if so else "–"]
-            ratios.append(f"| {env} | " + " | ".join(cells) + " |")
+            for other in ("true_reward", f"imitation-{rows[0]['labels']}"):
+                ro, ros, so, _ = stats.get(other, (None, None, None, None))
+                cells += [f"{rp / ro:.2f}x" if ro else "–", f"{rps / ros:.2f}x" if ros and rps is not None else "–",
+                          f"{sp / so:.2f}x" if so else "–"]
+            ratios.append(f"| {env} | {arm} | " + " | ".join(cells) + " |")
     if ratios:
-        lines += ["", "| env | return prefrl / true-reward | steps/s prefrl / true-reward | "
-                      "return prefrl / imitation | steps/s prefrl / imitation |",
-                  "|---|---|---|---|---|", *ratios]
+        lines += ["", "| env | arm | return / true-reward | same, sampled actions | steps/s / true-reward | "
+                      "return / imitation | same, sampled actions | steps/s / imitation |",
+                  "|---|---|---|---|---|---|---|---|", *ratios]
     return "\n".join(lines)
 
 
@@ -137,7 +150,8 @@ def main() -> int:
     p.add_argument("--envs", nargs="+", default=["HalfCheetah-v5"], help="env ids to benchmark")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds, shared by both arms")
     p.add_argument("--timesteps", type=int, default=1_000_000, help="env steps per arm-run")
-    p.add_argument("--labels", type=int, default=700, help="prefrl's label budget")
+    p.add_argument("--labels", nargs="+", type=int, default=[700],
+                   help="label budgets; prefrl (and imitation) run once per budget")
     p.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes per final policy")
     p.add_argument("--arms", nargs="+", default=["true_reward", "prefrl", "imitation"],
                    choices=["true_reward", "prefrl", "imitation"],
@@ -146,7 +160,7 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_mujoco"), help="output folder")
     args = p.parse_args()
-    if args.timesteps <= 0 or args.labels <= 0 or args.jobs <= 0 or args.eval_episodes <= 0:
+    if args.timesteps <= 0 or min(args.labels) <= 0 or args.jobs <= 0 or args.eval_episodes <= 0:
         print("bench_mujoco: error: --timesteps, --labels, --jobs and --eval-episodes must be positive",
               file=sys.stderr)
         return 2
@@ -155,12 +169,13 @@ def main() -> int:
         print(f"bench_mujoco: no {IMITATION_PYTHON}: skipping the imitation arm "
               f"(run `bash scripts/setup_imitation_venv.sh` to add it)", file=sys.stderr)
         args.arms = [a for a in args.arms if a != "imitation"]
-    jobs = [dict(env=e, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels,
+    jobs = [dict(env=e, seed=s, arm=a, timesteps=args.timesteps, labels=n,
                  eval_episodes=args.eval_episodes, out=str(args.out))
             for s in args.seeds for e in args.envs for a in args.arms  # seed-major: partial runs cover every env
+            for n in ([args.labels[0]] if a == "true_reward" else args.labels)
             if a != "imitation" or e in IMITATION_TASKS]
     results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (
-        f"{r['env']} {r['arm']} seed {r['seed']}: return {r['return_mean']:.0f} "
+        f"{r['env']} {arm_name(r)} seed {r['seed']}: return {r['return_mean']:.0f} "
         f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s)"))
     table = summarise(results)
     command = "python scripts/bench_mujoco.py " + " ".join(sys.argv[1:])

@@ -76,6 +76,23 @@ def test_no_terminal_signal_and_the_game_over_penalty():
     env.close()
 
 
+def test_a_game_nobody_serves_is_cut_off_without_penalty(monkeypatch):
+    import prefrl_envs.atari as atari
+
+    monkeypatch.setattr(atari, "MAX_GAME_FRAMES", 400)  # 100 agent steps instead of 27,000
+    env = AtariStream("Breakout")
+    env.reset(seed=0)
+    ends = []
+    for step in range(250):
+        obs, reward, terminated, truncated, info = env.step(0)  # NOOP: the ball is never served
+        assert not terminated and not truncated
+        if info["game_over"]:
+            ends.append(step)
+            assert info["game_cut_off"] and reward == 0.0 and info["game_score"] == 0.0
+    assert ends == [99, 199]
+    env.close()
+
+
 def test_replayed_clip_frames_match_the_screen_that_was_played():
     env = AtariStream("SpaceInvaders")
     env.reset(seed=0)

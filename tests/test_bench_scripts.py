@@ -10,15 +10,17 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     out = tmp_path / "bench"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--envs", "HalfCheetah-v5", "--seeds", "0",
-         "--timesteps", "4096", "--labels", "10", "--eval-episodes", "1", "--jobs", "2", "--out", str(out)],
+         "--timesteps", "4096", "--labels", "10", "12", "--eval-episodes", "1", "--jobs", "2", "--out", str(out)],
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    assert sorted(r["arm"] for r in results) == ["prefrl", "true_reward"]
+    assert sorted((r["arm"], r["labels"]) for r in results) == [("prefrl", 10), ("prefrl", 12), ("true_reward", 10)]
     for r in results:
-        assert r["steps_per_s"] > 0 and r["wall_s"] > 0 and isinstance(r["return_mean"], float)
+        assert r["steps_per_s"] > 0 and r["wall_s"] > 0
+        assert isinstance(r["return_mean"], float) and isinstance(r["return_sampled_mean"], float)
     table = (out / "results.md").read_text()
-    assert "return prefrl / true-reward" in table and "steps/s prefrl / true-reward" in table
+    assert "| prefrl-10 |" in table and "| prefrl-12 |" in table  # one row per budget
+    assert "return / true-reward" in table and "steps/s / true-reward" in table
 
 
 def test_bench_mujoco_rejects_bad_budgets():

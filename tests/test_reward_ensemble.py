@@ -164,3 +164,16 @@ def test_numpy_inference_matches_torch_and_follows_updates():
     model.fit_output_normalization(obs, acts)  # every update ends here: the snapshot follows
     expected = model(torch.as_tensor(obs), torch.as_tensor(acts)).mean(0).detach().numpy()
     np.testing.assert_allclose(model.predict_reward(obs, acts), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_observation_only_model_ignores_actions():
+    rng = np.random.default_rng(0)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3, use_actions=False)
+    obs, acts = rng.normal(size=(64, OBS)), rng.normal(size=(64, ACT))
+    model.fit_input_normalization(obs, acts)
+    model.fit_output_normalization(obs, acts)
+    other = rng.normal(size=(64, ACT)) * 10
+    torch_r = lambda a: model(torch.as_tensor(obs), torch.as_tensor(a)).detach()  # noqa: E731
+    assert torch.equal(torch_r(acts), torch_r(other))
+    np.testing.assert_array_equal(model.predict_reward(obs, acts), model.predict_reward(obs, other))
+    assert segment_returns(model, torch.zeros(6, L, OBS), torch.randn(6, L, ACT)).shape == (3, 6)

@@ -51,6 +51,7 @@ class MLPRewardEnsemble(nn.Module):
         hidden: Sequence[int] = (64, 64),
         negative_slope: float = 0.01,
         reward_std: float = 1.0,
+        use_actions: bool = True,
     ) -> None:
         super().__init__()
         if n_members < 1:
@@ -58,15 +59,18 @@ class MLPRewardEnsemble(nn.Module):
         self.n_members = n_members
         self.obs_dim = obs_dim
         self.act_dim = act_dim
+        self.input_act_dim = act_dim if use_actions else 0
+        """Action components the net sees: all (the paper's r(o, a)) or none (r(o)); callers pass
+        actions either way."""
         self.reward_std = reward_std
-        sizes = [obs_dim + act_dim, *hidden]
+        sizes = [obs_dim + self.input_act_dim, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [EnsembleLinear(n_members, a, b), nn.LeakyReLU(negative_slope)]
         layers.append(EnsembleLinear(n_members, sizes[-1], 1))
         self.net = nn.Sequential(*layers)
-        self.register_buffer("in_mean", torch.zeros(obs_dim + act_dim))
-        self.register_buffer("in_std", torch.ones(obs_dim + act_dim))
+        self.register_buffer("in_mean", torch.zeros(sizes[0]))
+        self.register_buffer("in_std", torch.ones(sizes[0]))
         self.register_buffer("out_mean", torch.zeros(n_members))
         self.register_buffer("out_std", torch.ones(n_members))
         self.negative_slope = negative_slope
@@ -84,7 +88,7 @@ class MLPRewardEnsemble(nn.Module):
         """Concatenate flattened obs and actions over the last axis; leading axes are kept."""
         lead = acts.shape[:-1]
         obs = obs.reshape(*lead, -1).float()
-        return (torch.cat([obs, acts.float()], dim=-1) - self.in_mean) / self.in_std
+        return (torch.cat([obs, acts[..., :self.input_act_dim].float()], dim=-1) - self.in_mean) / self.in_std
 
     def raw(self, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
         """Unnormalised rewards. Inputs (B, ...) are shared by all members; inputs with a leading
@@ -116,7 +120,7 @@ class MLPRewardEnsemble(nn.Module):
         """Standardise inputs with this data's statistics, without changing the function: the
         first layer absorbs the change, so the rewards only move when training moves them."""
         x = torch.cat([torch.as_tensor(obs).reshape(len(acts), -1).float(),
-                       torch.as_tensor(acts).float()], dim=-1)
+                       torch.as_tensor(acts)[:, :self.input_act_dim].float()], dim=-1)
         mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
         first = self.net[0]
         # old standardised input = new one * std/old_std + (mean - old_mean)/old_std
@@ -174,11 +178,12 @@ class _NumpyEnsemble:
         self.last_w = (weights[-1] * scale[:, None, None]).reshape(-1, 1).astype(np.float32)
         self.last_b = np.float32(((biases[-1][:, 0] - model.out_mean.numpy()) * scale).sum())
         self.n_members = n
+        self.input_act_dim = model.input_act_dim
         self.slope = np.float32(model.negative_slope)
 
     def __call__(self, obs: np.ndarray, acts: np.ndarray) -> np.ndarray:
         n = len(acts)
-        x = np.concatenate([obs.reshape(n, -1), acts.reshape(n, -1)], axis=1).astype(np.float32)
+        x = np.concatenate([obs.reshape(n, -1), acts.reshape(n, -1)[:, :self.input_act_dim]], axis=1).astype(np.float32)
         h = x @ self.first_w + self.first_b  # (B, M*h)
         h = np.maximum(h, self.slope * h)
         h = h.reshape(n, self.n_members, -1).transpose(1, 0, 2)  # (M, B, h)

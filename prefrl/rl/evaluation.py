@@ -16,7 +16,7 @@ from prefrl_envs import fast_offscreen_rendering, is_atari, is_mujoco, make_task
 
 def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
                  deterministic: bool | None = None, video: Path | None = None,
-                 video_seconds: float = 10.0) -> np.ndarray:
+                 video_seconds: float = 10.0, max_episode_steps: int | None = None) -> np.ndarray:
     """True returns of the policy saved in a run folder (ConfigError if it is not one)."""
     run_dir = Path(run_dir)
     checkpoint = run_dir / "checkpoint"
@@ -25,7 +25,7 @@ def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
                           f"pass a run folder written by `prefrl train`")
     config = TrainConfig.from_json_file(run_dir / "config.json")
     return evaluate_checkpoint(checkpoint, config.env, n_episodes, seed, deterministic, video, video_seconds,
-                               config.algo)
+                               config.algo, max_episode_steps)
 
 
 MAX_VIDEO_FPS = 60
@@ -34,13 +34,15 @@ MAX_VIDEO_FPS = 60
 
 def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, seed: int = 10_000,
                         deterministic: bool | None = None, video: Path | None = None,
-                        video_seconds: float = 10.0, algo: str = "ppo") -> np.ndarray:
+                        video_seconds: float = 10.0, algo: str = "ppo",
+                        max_episode_steps: int | None = None) -> np.ndarray:
     """True returns of `n_episodes` episodes of the policy in `checkpoint/` (policy.zip and
     vecnormalize.pkl), with observation statistics frozen. Seeds differ from training's.
     On Atari an episode is one game of the endless stream and its return the game score; actions
     are sampled there by default (`deterministic` None), greedy elsewhere.
     With `video`, the first `video_seconds` of the first episode are also written there as a WebM
-    clip in real time."""
+    clip in real time. With `max_episode_steps`, an episode (an Atari game) still going after that
+    many agent steps is cut off there and counts with what it scored so far."""
     checkpoint = Path(checkpoint)
     render_mode = "rgb_array" if video else None
     venv = make_vec_env(lambda: make_task(env_id, render_mode=render_mode), n_envs=1, seed=seed)
@@ -61,20 +63,23 @@ def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, see
     agent = ALGOS[algo].load(checkpoint / "policy.zip", device="cpu")
     returns: list[float] = []
     obs = env.reset()
-    total, steps = 0.0, 0
+    total, steps, episode_steps = 0.0, 0, 0
     while len(returns) < n_episodes:
         action, _ = agent.predict(obs, deterministic=deterministic)
         obs, _, dones, infos = env.step(action)
-        total += float(env.get_original_reward()[0])
+        # an Atari game's score leaves out the env's game-over penalty
+        total += infos[0]["game_reward"] if atari else float(env.get_original_reward()[0])
+        episode_steps += 1
         if writer is not None and writer.frames < max_frames:
             if steps % every == 0:
                 writer.write(env.get_images()[0])
             steps += 1
-        if atari and infos[0]["game_over"]:
-            returns.append(infos[0]["game_score"])
-        elif dones[0] and not atari:
+        ended = infos[0]["game_over"] if atari else bool(dones[0])
+        if ended or (max_episode_steps is not None and episode_steps >= max_episode_steps):
             returns.append(total)
-            total = 0.0
+            total, episode_steps = 0.0, 0
+            if not ended:
+                obs = env.reset()
     if writer is not None:
         writer.close()
     env.close()

@@ -33,7 +33,7 @@ from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import PreferenceCallback
-from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, type_defaults
+from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_batch_size, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.run_logger import run_logger
@@ -132,11 +132,12 @@ def plan_run(config: TrainConfig) -> RunPlan:
 
 def make_reward_model(plan: RunPlan) -> torch.nn.Module:
     """The paper's reward ensemble for the task: a CNN over stacked frames for Atari, else an MLP
-    over (observation, action)."""
+    over (observation, action) or the observation alone (`--reward-inputs`)."""
     n = plan.config.ensemble_size
     if plan.kind == "atari":
         return CNNRewardEnsemble(n, frame_shape=plan.obs_shape)
-    return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n)
+    return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
+                             use_actions=plan.config.reward_inputs == "obs_act")
 
 
 def train(config: TrainConfig) -> Path:
@@ -191,7 +192,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     d = plan.defaults
     trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
-        batch_size=d.reward_batch_size, max_steps=d.reward_max_steps, min_steps=min(10, d.reward_max_steps),
+        batch_size=reward_batch_size(d, plan.segment_length), max_steps=d.reward_max_steps, min_steps=min(10, d.reward_max_steps),
         eval_comparisons=d.eval_comparisons), seed=config.seed)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
