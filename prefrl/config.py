@@ -51,17 +51,18 @@ class TrainConfig:
         "default 0.25, Atari 500 labels (or 0.25 of a smaller budget).")
     schedule_horizon: float | None = opt(
         None, "h in the label rate h/(T+h) after T env steps; default 2e6, Atari 5e6.")
-    query_window: int = opt(
-        20_000, "Queries compare segments from the most recent this-many env steps (the current "
-        "policy's behaviour); the first labels cover all of the random policy's segments.")
+    query_window: int | None = opt(
+        None, "Queries compare only segments from the most recent this-many env steps (the current "
+        "policy's behaviour; the first labels still cover all of the random policy's segments); "
+        "default: every segment in the buffer.")
     update_every: int = opt(10_000, "Env steps between label requests and reward-model updates.")
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
     reward_epochs: float = opt(1.0, "Passes over the label set per reward-model update.")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_norm_momentum: float = opt(
-        0.1, "Share of the way the reward's mean/std normalisation moves towards recent segments' at "
-        "each update (1: refit each time; smaller: steadier reward for the agent).")
+        1.0, "Share of the way the reward's mean/std normalisation moves towards recent segments' at "
+        "each update (1: refit each time; smaller: a moving average, a steadier reward for the agent).")
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
     algo: str = opt("ppo", "RL algorithm: PPO, or A2C (the paper's Atari learner; Atari games only).",
@@ -74,10 +75,10 @@ class TrainConfig:
     def validate(self) -> None:
         """Checks that need no environment; raises ConfigError with a one-line fix."""
         for name in ("labels", "timesteps", "oversample", "ensemble_size",
-                     "update_every", "torch_threads", "max_pending", "query_window"):
+                     "update_every", "torch_threads", "max_pending"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer"):
+        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")

@@ -16,7 +16,6 @@ from prefrl.preferences import PreferenceStore
 from prefrl.render.clips import SegmentClipRenderer
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import label_rollout
-from prefrl.rl.defaults import ATARI, VECTOR, reward_batch_size
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.training import plan_run
 from prefrl.segments import SegmentBuffer, SegmentCollector
@@ -34,14 +33,6 @@ def test_atari_runs_take_the_papers_atari_defaults():
     assert a2c.ppo.algo == "a2c" and a2c.ppo.n_envs == 16
     mujoco = plan_run(TrainConfig(env="HalfCheetah-v5", labels=100, timesteps=100_000))
     assert mujoco.kind == "mujoco" and mujoco.schedule.initial_labels == 25 and mujoco.label_buffer is None
-
-
-def test_reward_batches_hold_fewer_comparisons_of_long_segments():
-    # about 1,000 env steps of segments per side of a gradient step, 8 to 32 comparisons
-    assert reward_batch_size(VECTOR, 30) == 32  # HalfCheetah's 1.5 s
-    assert reward_batch_size(VECTOR, 75) == 13
-    assert reward_batch_size(VECTOR, 188) == 8  # Hopper and Walker2d
-    assert reward_batch_size(ATARI, 25) == ATARI.reward_batch_size  # pixels: as configured
 
 
 class MeanPixelReward(torch.nn.Module):

@@ -21,18 +21,11 @@ class TypeDefaults:
     schedule_horizon: float
     pretrain_epochs: float
     reward_batch_size: int
-    """Comparisons per reward-model gradient step (at most; see `reward_batch_steps`)."""
-    reward_batch_steps: int | None
-    """With a value, a gradient step holds about this many env steps of segments per side: fewer
-    comparisons for long segments (Hopper's 188 steps), at least MIN_REWARD_BATCH. The cost of reward
-    training grows with batch x segment length; sized by comparisons alone, it was a quarter of a
-    Walker2d run's wall time."""
     reward_max_steps: int
     """Most reward-model gradient steps per update."""
     normalization_steps: int
     """Env steps sampled from recent segments to renormalise the reward model at each update."""
     eval_comparisons: int
-    """Comparisons (a random subset) on which each update measures loss for the adaptive L2."""
     candidate_pool: int | None
     """Queries are chosen among pairs of at most this many randomly drawn recent segments."""
     deferred_reward: bool
@@ -41,27 +34,16 @@ class TypeDefaults:
 
 
 VECTOR = TypeDefaults(segment_buffer=4096, label_buffer=None, initial_labels_cap=None, schedule_horizon=2e6,
-                      pretrain_epochs=20.0, reward_batch_size=32, reward_batch_steps=1000,
-                      reward_max_steps=30, normalization_steps=9000, eval_comparisons=300, candidate_pool=None,
+                      pretrain_epochs=20.0, reward_batch_size=32, reward_max_steps=30,
+                      normalization_steps=9000, eval_comparisons=1000, candidate_pool=None,
                       deferred_reward=False)
 ATARI = TypeDefaults(segment_buffer=1024, label_buffer=3000, initial_labels_cap=500, schedule_horizon=5e6,
-                     pretrain_epochs=6.0, reward_batch_size=16, reward_batch_steps=None, reward_max_steps=5,
+                     pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=5,
                      normalization_steps=750, eval_comparisons=64, candidate_pool=128, deferred_reward=True)
-
-
-MIN_REWARD_BATCH = 8
 
 
 def type_defaults(kind: str) -> TypeDefaults:
     return ATARI if kind == "atari" else VECTOR
-
-
-def reward_batch_size(defaults: TypeDefaults, segment_length: int) -> int:
-    """Comparisons per reward-model gradient step for segments of `segment_length` steps."""
-    if defaults.reward_batch_steps is None:
-        return defaults.reward_batch_size
-    by_steps = round(defaults.reward_batch_steps / segment_length)
-    return max(min(MIN_REWARD_BATCH, defaults.reward_batch_size), min(defaults.reward_batch_size, by_steps))
 
 
 def initial_label_fraction(config: TrainConfig, defaults: TypeDefaults) -> float:

@@ -33,7 +33,7 @@ from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import PreferenceCallback
-from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_batch_size, type_defaults
+from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.run_logger import run_logger
@@ -192,14 +192,16 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     d = plan.defaults
     trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
-        batch_size=reward_batch_size(d, plan.segment_length), max_steps=d.reward_max_steps, min_steps=min(10, d.reward_max_steps),
+        batch_size=d.reward_batch_size, max_steps=d.reward_max_steps,
+        min_steps=min(10, d.reward_max_steps),
         eval_comparisons=d.eval_comparisons), seed=config.seed)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
     buffer = SegmentBuffer(plan.segment_buffer, plan.segment_length, plan.obs_shape, plan.obs_dtype,
                            plan.act_dim, plan.state_dim, plan.state_dtype,
                            frame_stack=plan.obs_shape[-1] if plan.kind == "atari" else 0)
-    recent = max(-(-config.query_window // plan.segment_length), plan.initial_segments)
+    recent = (None if config.query_window is None
+              else max(-(-config.query_window // plan.segment_length), plan.initial_segments))
     selector = make_selector(config.query_selector, model, config.oversample, d.candidate_pool, recent)
     learner = PreferenceLearner(model, buffer, hp.n_envs, selector, make_teacher(config), store, dataset, trainer, rng,
                                 normalization_steps=d.normalization_steps,
