@@ -18,14 +18,13 @@ import numpy as np
 from prefrl_envs.mujoco import PhysicsStateInfo, fast_offscreen_rendering, is_mujoco, set_physics_state
 from prefrl_envs.atari import ATARI_GAMES, STATE_BYTES, AtariStream, atari_id, is_atari, register_atari_games
 from prefrl_envs.backflip import BACKFLIP_ID, register_backflip
-from prefrl_envs.paper_mujoco import PAPER_TASKS, paper_id, register_paper_tasks
+from prefrl_envs.paper_mujoco import (CLIP_FPS, CLIP_SECONDS, PAPER_TASKS, paper_id, paper_segment_length,
+                                      paper_task_of, register_paper_tasks)
 
 register_paper_tasks()
 register_backflip()
 register_atari_games()
 
-CLIP_SECONDS = 1.5
-"""The paper's clip length in simulated seconds."""
 ATARI_SEGMENT_LENGTH = 25
 """The paper's Atari clip: 25 agent steps (1.7 s at 15 steps per second)."""
 FALLBACK_SEGMENT_LENGTH = 25
@@ -39,6 +38,9 @@ class TaskInfo:
     """'mujoco', 'atari' or 'other': which family of defaults a run of this task takes."""
     dt: float | None
     default_segment_length: int
+    """The paper's for its eight tasks (`paper_mujoco.CLIP_FPS`); otherwise 1.5 simulated seconds."""
+    clip_fps: float | None
+    """Frame rate of the paper's clips of this task, one step a frame (None: play in real time)."""
     state_dim: int
     state_dtype: type
     """dtype of a step's render state (MuJoCo: float64 physics state; Atari: serialized bytes)."""
@@ -67,17 +69,22 @@ def task_info(env_id: str) -> TaskInfo:
     env = make_task(env_id)
     try:
         dt = getattr(env.unwrapped, "dt", None)
-        length = max(1, round(CLIP_SECONDS / dt)) if dt else FALLBACK_SEGMENT_LENGTH
+        task = paper_task_of(env_id)
+        clip_fps = CLIP_FPS[task] if task else None
+        if task:
+            length = paper_segment_length(task)
+        else:
+            length = max(1, round(CLIP_SECONDS / dt)) if dt else FALLBACK_SEGMENT_LENGTH
         episode = env.spec.max_episode_steps if env.spec else None
         if episode:
-            length = min(length, episode)  # Reacher: 1.5 s is 75 steps, its episodes 50
+            length = min(length, episode)  # never longer than an episode
         if is_atari(env):
             kind, length, state_dim, state_dtype = "atari", ATARI_SEGMENT_LENGTH, STATE_BYTES, np.uint8
         elif isinstance(env, PhysicsStateInfo):
             kind, state_dim, state_dtype = "mujoco", env.state_dim, np.float64
         else:
             kind, state_dim, state_dtype = "other", 0, np.float64
-        return TaskInfo(env_id, kind, dt, length, state_dim, state_dtype, episode, env.observation_space,
+        return TaskInfo(env_id, kind, dt, length, clip_fps, state_dim, state_dtype, episode, env.observation_space,
                         env.action_space)
     finally:
         env.close()
@@ -89,6 +96,7 @@ __all__ = [
     "atari_id",
     "is_atari",
     "BACKFLIP_ID",
+    "CLIP_FPS",
     "CLIP_SECONDS",
     "PAPER_TASKS",
     "PhysicsStateInfo",

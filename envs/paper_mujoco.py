@@ -8,6 +8,11 @@ Two changes from the Gymnasium originals, both from Christiano et al. 2017:
   a clip cannot see torques. Other reward terms are unchanged and stay in `info`.
 
 Registered as `prefrl/<Task>-v0` (e.g. `prefrl/Hopper-v0`) when `prefrl_envs` is imported.
+
+Segment length: the paper's clips last 1.5 s "which varies from 15 to 60 timesteps depending on
+the task". 1.5 s of *simulated* time cannot give that range (Hopper steps 0.008 s: 188 steps). The
+paper's public code (rl-teacher, `envs.py` and its predictor) shows what was meant: 1.5 s of clip
+played at a per-task frame rate, one env step per frame, i.e. 1.5 x CLIP_FPS[task] steps.
 """
 
 from __future__ import annotations
@@ -29,8 +34,41 @@ PAPER_TASKS: dict[str, float] = {
 }
 
 
+CLIP_FPS: dict[str, int] = {
+    # task: frames per second of the paper's clips, one env step a frame (rl-teacher's per-task
+    # viewer rates). 1.5 s of clip: Hopper and Swimmer 60 steps, Walker2d 45, HalfCheetah and Ant
+    # 30, Reacher and both pendulums 15 -- the paper's "15 to 60 timesteps".
+    "Hopper": 40,
+    "Walker2d": 30,
+    "Swimmer": 40,
+    "HalfCheetah": 20,
+    "Ant": 20,
+    "Reacher": 10,
+    "InvertedPendulum": 10,
+    "InvertedDoublePendulum": 10,
+}
+CLIP_SECONDS = 1.5
+
+
 def paper_id(task: str) -> str:
     return f"prefrl/{task}-v0"
+
+
+def paper_task_of(env_id: str) -> str | None:
+    """The paper task `env_id` runs: its prefrl variant or Gymnasium's v5 original (same body and
+    time step); None for any other env (e.g. the backflip, whose segments keep 1.5 simulated s).
+
+    >>> paper_task_of("prefrl/Hopper-v0"), paper_task_of("Hopper-v5"), paper_task_of("Humanoid-v5")
+    ('Hopper', 'Hopper', None)
+    """
+    spec = gym.spec(env_id)
+    original = spec.namespace is None and spec.version == 5
+    return spec.name if spec.name in PAPER_TASKS and (spec.namespace == "prefrl" or original) else None
+
+
+def paper_segment_length(task: str) -> int:
+    """Steps in one of the paper's clips of `task` (1.5 s at its clip frame rate)."""
+    return round(CLIP_SECONDS * CLIP_FPS[task])
 
 
 class FixedLengthEpisode(gym.Wrapper):

@@ -58,7 +58,39 @@ def test_raw_gymnasium_ids_still_work():
     assert env.spec.id == "Hopper-v5"
 
 
-@pytest.mark.parametrize("task, steps", [("HalfCheetah", 30), ("Hopper", 188), ("Swimmer", 38), ("Reacher", 50)])
-def test_segments_last_one_and_a_half_simulated_seconds(task, steps):
-    info = prefrl_envs.task_info(paper_id(task))
-    assert info.default_segment_length == steps
+@pytest.mark.parametrize("task, steps", [("HalfCheetah", 30), ("Hopper", 60), ("Walker2d", 45), ("Swimmer", 60),
+                                         ("Ant", 30), ("Reacher", 15), ("InvertedPendulum", 15),
+                                         ("InvertedDoublePendulum", 15)])
+def test_segments_are_the_papers_clips_of_15_to_60_steps(task, steps):
+    # 1.5 s of clip at the paper's per-task frame rate; the Gymnasium original takes the same length
+    for env_id in (paper_id(task), f"{task}-v5"):
+        info = prefrl_envs.task_info(env_id)
+        assert (info.default_segment_length, info.clip_fps) == (steps, steps / 1.5)
+
+
+@pytest.mark.parametrize("env_id, steps", [("prefrl/HopperBackflip-v0", 188), ("Humanoid-v5", 100)])
+def test_other_mujoco_envs_take_one_and_a_half_simulated_seconds(env_id, steps):
+    info = prefrl_envs.task_info(env_id)
+    assert (info.default_segment_length, info.clip_fps) == (steps, None)
+
+
+def test_a_paper_task_clip_lasts_one_and_a_half_seconds_with_every_step_a_frame(tmp_path):
+    import cv2
+
+    from prefrl.render.clips import SegmentClipRenderer
+    from prefrl.segments import Segment
+
+    env = prefrl_envs.make_task(paper_id("Hopper"))
+    env.reset(seed=0)
+    states = np.stack([env.step(env.action_space.sample())[-1]["render_state"] for _ in range(60)])
+    segment = Segment(0, np.zeros((60, 11), np.float32), np.zeros((60, 3), np.float32), np.zeros(60, np.float32),
+                      states)
+    renderer = SegmentClipRenderer(paper_id("Hopper"), width=64, height=48)
+    path = renderer.render(segment, tmp_path)
+    renderer.close()
+    cap = cv2.VideoCapture(str(path))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert (frames, renderer.fps) == (60, 40)
+    assert frames / renderer.fps == 1.5

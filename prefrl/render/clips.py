@@ -11,8 +11,9 @@ from prefrl.render.video import WebmWriter, frame_stride
 from prefrl.segments import Segment
 
 MAX_CLIP_FPS = 30
-"""Clips of fast-stepping tasks (Hopper: 125 steps/s) keep every k-th step to stay at or under
-this rate, so they play in real time without rendering hundreds of frames."""
+"""Real-time clips of fast-stepping tasks (the backflip hopper: 125 steps/s) keep every k-th step
+to stay at or under this rate, without rendering hundreds of frames. The paper's eight tasks play
+each step as a frame at the paper's own clip rate instead (`TaskInfo.clip_fps`)."""
 
 
 def clip_name(segment_id: int) -> str:
@@ -29,7 +30,8 @@ class SegmentClipRenderer:
         os.environ.setdefault("MUJOCO_GL", "egl")
         from prefrl_envs import fast_offscreen_rendering, is_mujoco, make_task, task_info
 
-        self.atari = task_info(env_id).kind == "atari"
+        info = task_info(env_id)
+        self.atari = info.kind == "atari"
         if self.atari:
             from prefrl_envs.atari import EMULATOR_FPS
 
@@ -41,8 +43,10 @@ class SegmentClipRenderer:
         self.env.reset(seed=0)
         if is_mujoco(self.env):
             fast_offscreen_rendering(self.env)
-        dt = getattr(self.env.unwrapped, "dt", None) or 1 / 15
-        self.every, self.fps = frame_stride(dt, MAX_CLIP_FPS)
+        if info.clip_fps:  # the paper's tasks: every step a frame, at the paper's clip rate (1.5 s)
+            self.every, self.fps = 1, info.clip_fps
+        else:
+            self.every, self.fps = frame_stride(info.dt or 1 / 15, MAX_CLIP_FPS)
 
     def frames(self, segment: Segment):
         from prefrl_envs import set_physics_state
