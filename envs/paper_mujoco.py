@@ -2,8 +2,9 @@
 
 Two changes from the Gymnasium originals, both from Christiano et al. 2017:
 - Fixed-length episodes: where the original ends an episode (the body fell, the pole dropped), the
-  variant goes on to the time limit and the true reward takes a penalty for each such step, so an
-  episode's end carries no information and the agent must learn to avoid the states itself.
+  variant goes on to the time limit, and the alive bonus becomes a term in the body's height (the
+  pole's angle) on every step, as in the paper's public code: an episode's end carries no
+  information, and the agent must learn to stay up from the reward alone.
 - The true reward (what the synthetic oracle compares) leaves out control costs: a person watching
   a clip cannot see torques. Other reward terms are unchanged and stay in `info`.
 
@@ -17,20 +18,27 @@ played at a per-task frame rate, one env step per frame, i.e. 1.5 x CLIP_FPS[tas
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import gymnasium as gym
 
-PAPER_TASKS: dict[str, float] = {
-    # task: penalty per step spent in a state the original would have terminated in. The paper
-    # does not give its value; we use the task's own alive bonus, so a fallen step costs as much
-    # as a standing step earns (chosen here; `termination_penalty=` overrides it).
-    "Hopper": 1.0,
-    "Walker2d": 1.0,
-    "Swimmer": 0.0,  # never terminates
-    "HalfCheetah": 0.0,  # never terminates
-    "Ant": 1.0,
-    "Reacher": 0.0,  # never terminates
-    "InvertedPendulum": 1.0,
-    "InvertedDoublePendulum": 10.0,
+StayUpTerm = Callable[[Any], float]
+"""Reward for one step from the physics state after it (`env.unwrapped.data`)."""
+
+PAPER_TASKS: dict[str, StayUpTerm | None] = {
+    # task: what replaces the alive bonus and the termination ("a penalty which encourages the
+    # parameters to remain in the range", in the paper's words). The paper's public code (rl-teacher,
+    # envs.py `NeverDone` bonuses on top of the old Gym envs' unconditional alive bonus) makes it a
+    # dense term in the body's height, so every step says how far up the body is, not only whether
+    # it has fallen. Constant offsets cancel in comparisons of equal-length segments.
+    "Hopper": lambda data: float(data.qpos[1]),  # alive 1 + (torso height - 1): ~1.25 standing, ~0.3 lying
+    "Walker2d": lambda data: float(data.qpos[1]) - 1.0,  # alive 1 + (torso height - 2)
+    "Ant": lambda data: float(data.qpos[2]) - 1.2,  # torso height - 1.2 (rl-teacher's Ant keeps no alive bonus)
+    "InvertedPendulum": lambda data: 1.0 - float(data.qpos[1]) ** 2,  # alive 1 - pole angle^2
+    "InvertedDoublePendulum": lambda data: 10.0 * float(data.site_xpos[0][2]),  # alive 10 + 10 (tip height - 1)
+    "Swimmer": None,  # never terminates
+    "HalfCheetah": None,  # never terminates
+    "Reacher": None,  # never terminates
 }
 
 
@@ -61,9 +69,9 @@ def paper_task_of(env_id: str) -> str | None:
     >>> paper_task_of("prefrl/Hopper-v0"), paper_task_of("Hopper-v5"), paper_task_of("Humanoid-v5")
     ('Hopper', 'Hopper', None)
     """
-    spec = gym.spec(env_id)
-    original = spec.namespace is None and spec.version == 5
-    return spec.name if spec.name in PAPER_TASKS and (spec.namespace == "prefrl" or original) else None
+    namespace, name, version = gym.envs.registration.parse_env_id(env_id)
+    ours, original = namespace == "prefrl" and version == 0, namespace is None and version == 5
+    return name if name in PAPER_TASKS and (ours or original) else None
 
 
 def paper_segment_length(task: str) -> int:
@@ -72,27 +80,27 @@ def paper_segment_length(task: str) -> int:
 
 
 class FixedLengthEpisode(gym.Wrapper):
-    """Turns `terminated` into a per-step penalty on the reward; only the time limit ends episodes.
+    """Only the time limit ends episodes: `terminated` is never passed on. With a `stay_up` term,
+    the original's alive bonus (`info["reward_survive"]`, paid only while healthy) is replaced by
+    `stay_up(data)`, so falling costs reward on every step instead of ending the episode.
 
     `info["would_terminate"]` tells when the original env would have ended the episode.
 
-    >>> env = FixedLengthEpisode(gym.make("InvertedPendulum-v5"), penalty=1.0)
+    >>> env = FixedLengthEpisode(gym.make("InvertedPendulum-v5"), PAPER_TASKS["InvertedPendulum"])
     >>> _ = env.reset(seed=0)
     >>> any(env.step(env.action_space.high)[2] for _ in range(200))  # the pole falls: no termination
     False
     """
 
-    def __init__(self, env: gym.Env, penalty: float) -> None:
+    def __init__(self, env: gym.Env, stay_up: StayUpTerm | None) -> None:
         super().__init__(env)
-        if penalty < 0:
-            raise ValueError(f"termination penalty must be non-negative, got {penalty}")
-        self.penalty = penalty
+        self.stay_up = stay_up
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         info["would_terminate"] = bool(terminated)
-        if terminated:
-            reward -= self.penalty
+        if self.stay_up is not None:
+            reward += self.stay_up(self.env.unwrapped.data) - info.get("reward_survive", 0.0)
         return obs, reward, False, truncated, info
 
 
@@ -107,13 +115,12 @@ class WithoutControlCost(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-def make_paper_task(task: str, termination_penalty: float | None = None, **kwargs) -> gym.Env:
+def make_paper_task(task: str, **kwargs) -> gym.Env:
     """The paper variant of `task` (a key of PAPER_TASKS) over Gymnasium's `<task>-v5`."""
     # The bare env, without the wrappers gym.make adds: the registration below adds them (and the
     # time limit) around the variant instead.
     base = gym.envs.registration.load_env_creator(gym.spec(f"{task}-v5").entry_point)(**kwargs)
-    penalty = PAPER_TASKS[task] if termination_penalty is None else termination_penalty
-    return FixedLengthEpisode(WithoutControlCost(base), penalty)
+    return FixedLengthEpisode(WithoutControlCost(base), PAPER_TASKS[task])
 
 
 def register_paper_tasks() -> None:

@@ -7,8 +7,8 @@ Runs in its own virtual environment (scripts/setup_imitation_venv.sh), never imp
 
 The task is our "paper variant" over Gymnasium 0.29's MuJoCo v4 env (imitation 1.0.1 pins
 gymnasium ~0.29, which has no v5 envs): the true reward leaves out the control cost, and episodes
-always last the 1000-step time limit (a fall costs 1.0 reward per step instead of ending the
-episode). Synthetic preferences come from that true reward. The final policy is evaluated on it
+always last the 1000-step time limit (the alive bonus becomes a term in the torso height, so a
+fall costs reward on every step after it instead of ending the episode). Synthetic preferences come from that true reward. The final policy is evaluated on it
 (deterministic actions, frozen observation statistics) and a JSON summary is written to --out.
 """
 
@@ -38,9 +38,10 @@ TASKS = ("HalfCheetah", "Hopper", "Walker2d", "Swimmer")
 # env's own `_ctrl_cost_weight` and asserts it equals this, so a changed default fails loudly.
 CTRL_COST_WEIGHT = {"HalfCheetah": 0.1, "Hopper": 1e-3, "Walker2d": 1e-3, "Swimmer": 1e-4}
 
-# Reward penalty per step on which the v4 env would have terminated (the body fell). The same
-# values as prefrl's paper variants: the task's alive bonus, so a fallen step nets zero.
-TERMINATION_PENALTY = {"HalfCheetah": 0.0, "Hopper": 1.0, "Walker2d": 1.0, "Swimmer": 0.0}
+# What replaces the alive bonus of the v4 envs that terminate (the body fell): a term in the torso
+# height after each step, the same as prefrl's paper variants (envs/paper_mujoco.py PAPER_TASKS).
+STAY_UP = {"HalfCheetah": None, "Swimmer": None,
+           "Hopper": lambda data: float(data.qpos[1]), "Walker2d": lambda data: float(data.qpos[1]) - 1.0}
 
 EPISODE_STEPS = 1000  # the v4 envs' registered time limit
 EVAL_SEED = 10_000  # evaluation env seed, as in prefrl's evaluate_checkpoint (differs from training's)
@@ -171,12 +172,12 @@ def parse_ppo(text: str, p: _Parser) -> dict:
 # --- the paper variant ------------------------------------------------------------------------
 
 def make_variant_env(task: str):
-    """`<task>-v4` with the control cost added back and falls turned into a reward penalty, under
+    """`<task>-v4` with the control cost added back and the alive bonus turned into a height term, under
     the 1000-step time limit (the only thing that ends an episode). Mirrors prefrl's
     envs/paper_mujoco.py: bare env -> WithoutControlCost -> FixedLengthEpisode -> TimeLimit."""
     spec = gym.spec(f"{task}-v4")
     base = gym.envs.registration.load_env_creator(spec.entry_point)()
-    env = FixedLengthEpisode(WithoutControlCost(base, CTRL_COST_WEIGHT[task]), TERMINATION_PENALTY[task])
+    env = FixedLengthEpisode(WithoutControlCost(base, CTRL_COST_WEIGHT[task]), STAY_UP[task])
     assert spec.max_episode_steps == EPISODE_STEPS, spec.max_episode_steps
     return gym.wrappers.TimeLimit(env, max_episode_steps=EPISODE_STEPS)
 
@@ -204,21 +205,23 @@ class WithoutControlCost(gym.Wrapper):
 
 
 class FixedLengthEpisode(gym.Wrapper):
-    """Where the v4 env would terminate (Hopper/Walker2d fell), the episode goes on and the reward
-    takes `penalty` for that step; `info["would_terminate"]` records it.
+    """Where the v4 env would terminate (Hopper/Walker2d fell), the episode goes on; with a
+    `stay_up` term, the alive bonus the v4 env paid (its `healthy_reward`, paid on every step while
+    it terminates on falls) is replaced by `stay_up(data)`. `info["would_terminate"]` records falls.
 
     The same rule as prefrl_envs.paper_mujoco.FixedLengthEpisode, restated here on purpose: this
     script runs in imitation's own venv (Gymnasium 0.29), where prefrl cannot be imported."""
 
-    def __init__(self, env, penalty: float) -> None:
+    def __init__(self, env, stay_up) -> None:
         super().__init__(env)
-        self.penalty = penalty
+        self.stay_up = stay_up
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         info["would_terminate"] = bool(terminated)
-        if terminated:
-            reward -= self.penalty
+        if self.stay_up is not None:
+            base = self.env.unwrapped
+            reward += self.stay_up(base.data) - base.healthy_reward
         return obs, reward, False, truncated, info
 
 

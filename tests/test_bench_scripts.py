@@ -27,3 +27,30 @@ def test_bench_mujoco_rejects_bad_budgets():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--timesteps", "0"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "must be positive" in proc.stderr
+
+
+def test_segment_signal_counts_how_often_the_first_segment_wins():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from segment_signal import first_segment_wins
+    finally:
+        sys.path.pop(0)
+    import numpy as np
+
+    # 10 standing steps (+1), then lying (-1) with a noisy forward drift: the standing steps' edge
+    # (20) is constant while the drift's spread grows with the segment length
+    rng = np.random.default_rng(0)
+    episodes = [np.concatenate([np.ones(10), -1 + rng.normal(0, 1, 4990)]) for _ in range(40)]
+    assert first_segment_wins([np.array([1.0, 1.0, -1.0, -1.0])], 2) == 1.0
+    assert first_segment_wins(episodes, 20) > 0.95
+    assert first_segment_wins(episodes, 500) < 0.85
+
+
+def test_segment_signal_plays_a_task_and_rejects_unknown_ones():
+    script = str(ROOT / "scripts" / "segment_signal.py")
+    proc = subprocess.run([sys.executable, script, "--task", "Hopper", "--episodes", "1", "--lengths", "30", "600"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| 30 |" in proc.stdout and "too short" in proc.stdout
+    bad = subprocess.run([sys.executable, script, "--task", "Humanoid"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown task 'Humanoid'" in bad.stderr

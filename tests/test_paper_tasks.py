@@ -14,14 +14,16 @@ def test_variant_reward_is_the_original_without_control_cost_and_with_the_penalt
     base.reset(seed=1)
     variant.reset(seed=1)
     rng = np.random.default_rng(0)
-    penalty = PAPER_TASKS[task]
+    stay_up = PAPER_TASKS[task]
     for _ in range(300):
         action = rng.uniform(base.action_space.low, base.action_space.high).astype(np.float32)
         _, r_base, term_base, _, info_base = base.step(action)
         _, r_var, term_var, _, info_var = variant.step(action)
         assert not term_var
         assert info_var["would_terminate"] == term_base
-        expected = r_base - info_base.get("reward_ctrl", 0.0) - (penalty if term_base else 0.0)
+        expected = r_base - info_base.get("reward_ctrl", 0.0)
+        if stay_up is not None:  # the alive bonus replaced by the stay-up term
+            expected += stay_up(variant.unwrapped.data) - info_base["reward_survive"]
         assert r_var == pytest.approx(expected, abs=1e-6)
         if term_base:  # the original ends here; the variant goes on
             break
@@ -44,12 +46,26 @@ def test_variant_episodes_have_fixed_length(task):
         assert would_terminate > 0
 
 
-def test_penalty_is_charged_on_every_step_in_a_terminal_state():
+def test_falling_costs_reward_on_every_step_after_it():
     env = prefrl_envs.make_task(paper_id("InvertedPendulum"))
     env.reset(seed=0)
     rewards = [env.step(env.action_space.high)[1] for _ in range(100)]
-    # reward 1 while the pole stands, then 0 - penalty 1 on every step after it has fallen
-    assert rewards[0] == 1.0 and rewards[-1] == -1.0
+    # 1 - angle^2: about 1 while the pole stands, below 0 once it lies past 1 radian
+    assert rewards[0] > 0.99 and rewards[-1] < 0
+
+
+@pytest.mark.parametrize("task", ["Hopper", "Walker2d"])
+def test_a_fallen_body_earns_less_than_a_standing_one_however_it_moves(task):
+    env = prefrl_envs.make_task(paper_id(task))
+    env.reset(seed=0)
+    zero = np.zeros(env.action_space.shape)
+    standing = env.step(zero)[1]
+    for _ in range(200):  # full torque one way: the body falls and stays down
+        _, _, _, _, info = env.step(env.action_space.high)
+    lying = env.unwrapped.data.qpos[1]
+    assert info["would_terminate"] and lying < 0.7
+    _, reward, _, _, info = env.step(zero)
+    assert reward - info["x_velocity"] < standing - 0.5  # the height term alone, forward speed aside
 
 
 def test_raw_gymnasium_ids_still_work():
