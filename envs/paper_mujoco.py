@@ -33,7 +33,7 @@ PAPER_TASKS: dict[str, StayUpTerm | None] = {
     # it has fallen. Constant offsets cancel in comparisons of equal-length segments.
     "Hopper": lambda data: float(data.qpos[1]),  # alive 1 + (torso height - 1): ~1.25 standing, ~0.3 lying
     "Walker2d": lambda data: float(data.qpos[1]) - 1.0,  # alive 1 + (torso height - 2)
-    "Ant": lambda data: float(data.qpos[2]) - 1.2,  # torso height - 1.2 (rl-teacher's Ant keeps no alive bonus)
+    "Ant": lambda data: float(data.qpos[2]) - 1.2,  # torso height - 1.2 (rl-teacher: no alive bonus)
     "InvertedPendulum": lambda data: 1.0 - float(data.qpos[1]) ** 2,  # alive 1 - pole angle^2
     "InvertedDoublePendulum": lambda data: 10.0 * float(data.site_xpos[0][2]),  # alive 10 + 10 (tip height - 1)
     "Swimmer": None,  # never terminates
