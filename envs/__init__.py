@@ -70,11 +70,10 @@ def task_info(env_id: str) -> TaskInfo:
     try:
         dt = getattr(env.unwrapped, "dt", None)
         task = paper_task_of(env_id)
-        clip_fps = CLIP_FPS[task] if task else None
         if task:
-            length = paper_segment_length(task)
+            clip_fps, length = CLIP_FPS[task], paper_segment_length(task)
         else:
-            length = max(1, round(CLIP_SECONDS / dt)) if dt else FALLBACK_SEGMENT_LENGTH
+            clip_fps, length = None, (max(1, round(CLIP_SECONDS / dt)) if dt else FALLBACK_SEGMENT_LENGTH)
         episode = env.spec.max_episode_steps if env.spec else None
         if episode:
             length = min(length, episode)  # never longer than an episode

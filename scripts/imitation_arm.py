@@ -8,8 +8,9 @@ Runs in its own virtual environment (scripts/setup_imitation_venv.sh), never imp
 The task is our "paper variant" over Gymnasium 0.29's MuJoCo v4 env (imitation 1.0.1 pins
 gymnasium ~0.29, which has no v5 envs): the true reward leaves out the control cost, and episodes
 always last the 1000-step time limit (the alive bonus becomes a term in the torso height, so a
-fall costs reward on every step after it instead of ending the episode). Synthetic preferences come from that true reward. The final policy is evaluated on it
-(deterministic actions, frozen observation statistics) and a JSON summary is written to --out.
+fall costs reward on every step after it instead of ending the episode). Synthetic preferences
+come from that true reward. The final policy is evaluated on it (deterministic actions, frozen
+observation statistics) and a JSON summary is written to --out.
 """
 
 from __future__ import annotations
@@ -172,8 +173,8 @@ def parse_ppo(text: str, p: _Parser) -> dict:
 # --- the paper variant ------------------------------------------------------------------------
 
 def make_variant_env(task: str):
-    """`<task>-v4` with the control cost added back and the alive bonus turned into a height term, under
-    the 1000-step time limit (the only thing that ends an episode). Mirrors prefrl's
+    """`<task>-v4` with the control cost added back and the alive bonus turned into a height term,
+    under the 1000-step time limit (the only thing that ends an episode). Mirrors prefrl's
     envs/paper_mujoco.py: bare env -> WithoutControlCost -> FixedLengthEpisode -> TimeLimit."""
     spec = gym.spec(f"{task}-v4")
     base = gym.envs.registration.load_env_creator(spec.entry_point)()
