@@ -37,7 +37,8 @@ class TrainConfig:
         choices=["disagreement", "random"])
     oversample: int = opt(10, "Candidate pairs sampled per query for disagreement selection.")
     segment_length: int | None = opt(
-        None, "Steps per segment; default 1.5 s of simulated time from the env's dt.")
+        None, "Steps per segment; default 1.5 s: of clip at the task's clip rate for the paper's MuJoCo "
+        "tasks (15-60 steps), of simulated time for other envs, 25 steps on Atari.")
     segment_buffer: int | None = opt(
         None, "Most recent segments kept for queries (fixed memory); default 4096, Atari 1024.")
     label_buffer: int | None = opt(
@@ -63,6 +64,10 @@ class TrainConfig:
     reward_norm_momentum: float = opt(
         1.0, "Share of the way the reward's mean/std normalisation moves towards recent segments' at "
         "each update (1: refit each time; smaller: a moving average, a steadier reward for the agent).")
+    reward_norm_data: str = opt(
+        "recent", "Segments the reward's mean/std normalisation is fitted on at each update: recent ones "
+        "(the current policy's behaviour), or the random initial policy's, kept fixed for the run (the "
+        "same behaviour keeps the same reward as the policy improves).", choices=["recent", "initial"])
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
     algo: str = opt("ppo", "RL algorithm: PPO, or A2C (the paper's Atari learner; Atari games only).",
@@ -96,6 +101,8 @@ class TrainConfig:
                 "--reward-lr, --reward-epochs, --pretrain-epochs and --schedule-horizon must be positive")
         if not 0.0 < self.reward_norm_momentum <= 1.0:
             raise ConfigError(f"--reward-norm-momentum must be within (0, 1], got {self.reward_norm_momentum}")
+        if self.reward_norm_data not in ("recent", "initial"):
+            raise ConfigError(f"--reward-norm-data must be recent or initial, got {self.reward_norm_data!r}")
         if self.reward_inputs not in ("obs_act", "obs"):
             raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")
         if self.algo not in ("ppo", "a2c"):

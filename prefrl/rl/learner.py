@@ -38,9 +38,17 @@ class PreferenceLearner:
         rng: np.random.Generator,
         normalization_steps: int = 9000,
         normalization_momentum: float = 1.0,
+        normalization_data: str = "recent",
     ) -> None:
         self.model = model
         self.normalization_momentum = normalization_momentum
+        if normalization_data not in ("recent", "initial"):
+            raise ValueError(f"normalization_data must be 'recent' or 'initial', got {normalization_data!r}")
+        self.normalization_data = normalization_data
+        self.reference: tuple[np.ndarray, np.ndarray] | None = None
+        """With `normalization_data="initial"`: the (obs, acts) steps the output normalisation is
+        fitted on at every update, sampled once at the first update (the random initial policy's
+        segments). Part of the checkpoint, so a resumed run keeps the same reward scale."""
         self.stats_fitted = False
         """Whether the model's output statistics were fitted yet (a resumed model's were); until then
         an update refits them fully."""
@@ -134,7 +142,12 @@ class PreferenceLearner:
         self.model.fit_input_normalization(flat_obs, flat_acts)
         metrics = self.trainer.train_round(epochs)
         momentum = self.normalization_momentum if self.stats_fitted else 1.0
-        self.model.fit_output_normalization(flat_obs, flat_acts, momentum=momentum)
+        if self.normalization_data == "initial":
+            if self.reference is None:
+                self.reference = (flat_obs.copy(), flat_acts.copy())
+            self.model.fit_output_normalization(*self.reference, momentum=momentum)
+        else:
+            self.model.fit_output_normalization(flat_obs, flat_acts, momentum=momentum)
         self.stats_fitted = True
         with torch.no_grad():
             predicted = segment_returns(self.model, torch.as_tensor(obs), torch.as_tensor(acts),

@@ -205,8 +205,11 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     selector = make_selector(config.query_selector, model, config.oversample, d.candidate_pool, recent)
     learner = PreferenceLearner(model, buffer, hp.n_envs, selector, make_teacher(config), store, dataset, trainer, rng,
                                 normalization_steps=d.normalization_steps,
-                                normalization_momentum=config.reward_norm_momentum)
+                                normalization_momentum=config.reward_norm_momentum,
+                                normalization_data=config.reward_norm_data)
     learner.stats_fitted = resume
+    if state is not None:
+        learner.reference = state.get("norm_reference")
 
     online_start = state["online_start"] if state else 0
 
@@ -214,7 +217,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         save_checkpoint(run_dir, agent, env, {
             "model": model.state_dict(), "trainer": trainer.state_dict(), "rng": rng.bit_generator.state,
             "num_timesteps": agent.num_timesteps, "online_start": online_start,
-            "labels": learner.labels_asked})
+            "labels": learner.labels_asked, "norm_reference": learner.reference})
 
     if not resume:
         # (1) The random initial policy: its segments get the first share of the label budget.
