@@ -13,6 +13,9 @@ envs, which is what imitation 1.0.1 runs on).
 
     python scripts/bench_mujoco.py --envs HalfCheetah-v5 --seeds 0 1 2 --timesteps 1000000 --labels 700
 
+`--prefrl-flags "--reward-norm-data initial"` passes extra `prefrl train` flags to the prefrl arm
+only, to compare a variant against the same baselines.
+
 Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
 arms of a seed share the machine's load alike.
 """
@@ -83,7 +86,8 @@ def run_arm(job: dict) -> dict:
         checkpoint = out / "checkpoint"
     else:
         config = TrainConfig(env=job["env"], labels=job["labels"], timesteps=job["timesteps"],
-                             seed=job["seed"], name="bench", runs_dir=str(out), progress=False)
+                             seed=job["seed"], name="bench", runs_dir=str(out), progress=False,
+                             **prefrl_overrides(job.get("prefrl_flags", "")))
         checkpoint = train(config) / "checkpoint"
     wall = time.time() - started
     returns = evaluate_checkpoint(checkpoint, job["env"], n_episodes=job["eval_episodes"], deterministic=True)
@@ -91,6 +95,36 @@ def run_arm(job: dict) -> dict:
     return job | {"wall_s": wall, "steps_per_s": job["timesteps"] / wall,
                   "return_mean": float(returns.mean()), "return_std": float(returns.std()),
                   "return_sampled_mean": float(sampled.mean())}
+
+
+SET_BY_BENCHMARK = ("env", "labels", "timesteps", "seed", "name", "runs_dir", "progress")
+
+
+def prefrl_overrides(flags: str) -> dict:
+    """`prefrl train` flags given as one string (e.g. "--reward-norm-data initial") as TrainConfig
+    fields that differ from the defaults. Raises ValueError on an unknown or malformed flag, or on
+    one the benchmark sets itself."""
+    import dataclasses
+    import shlex
+
+    from prefrl.cli import add_config_flags
+    from prefrl.config import TrainConfig
+
+    parser = argparse.ArgumentParser(prog="--prefrl-flags", add_help=False, exit_on_error=False)
+    add_config_flags(parser)
+    try:
+        parsed, unknown = parser.parse_known_args(shlex.split(flags))
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise ValueError(f"--prefrl-flags {flags!r}: {exc}") from None
+    if unknown:
+        raise ValueError(f"--prefrl-flags: unknown `prefrl train` flags {' '.join(unknown)}")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    given = {k: v for k, v in vars(parsed).items() if v != defaults[k]}
+    fixed = sorted(set(given) & set(SET_BY_BENCHMARK))
+    if fixed:
+        raise ValueError(f"--prefrl-flags: {', '.join('--' + k.replace('_', '-') for k in fixed)} "
+                         f"is set by the benchmark's own flags")
+    return given
 
 
 def arm_name(job: dict) -> str:
@@ -157,6 +191,9 @@ def main() -> int:
                    choices=["true_reward", "prefrl", "imitation"],
                    help="which arms to run; imitation only where .venv-imitation exists and the env is "
                         "one of " + ", ".join(IMITATION_TASKS))
+    p.add_argument("--prefrl-flags", default="", metavar="FLAGS",
+                   help='extra `prefrl train` flags for the prefrl arm, as one string, e.g. '
+                        '"--reward-norm-data initial" (the true-reward and imitation arms are unchanged)')
     p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_mujoco"), help="output folder")
     args = p.parse_args()
@@ -164,13 +201,18 @@ def main() -> int:
         print("bench_mujoco: error: --timesteps, --labels, --jobs and --eval-episodes must be positive",
               file=sys.stderr)
         return 2
+    try:
+        prefrl_overrides(args.prefrl_flags)
+    except ValueError as exc:
+        print(f"bench_mujoco: error: {exc}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     if "imitation" in args.arms and not IMITATION_PYTHON.exists():
         print(f"bench_mujoco: no {IMITATION_PYTHON}: skipping the imitation arm "
               f"(run `bash scripts/setup_imitation_venv.sh` to add it)", file=sys.stderr)
         args.arms = [a for a in args.arms if a != "imitation"]
     jobs = [dict(env=e, seed=s, arm=a, timesteps=args.timesteps, labels=n,
-                 eval_episodes=args.eval_episodes, out=str(args.out))
+                 eval_episodes=args.eval_episodes, out=str(args.out), prefrl_flags=args.prefrl_flags)
             for s in args.seeds for e in args.envs for a in args.arms  # seed-major: partial runs cover every env
             for n in ([args.labels[0]] if a == "true_reward" else args.labels)
             if a != "imitation" or e in IMITATION_TASKS]

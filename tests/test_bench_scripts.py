@@ -10,7 +10,8 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     out = tmp_path / "bench"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--envs", "HalfCheetah-v5", "--seeds", "0",
-         "--timesteps", "4096", "--labels", "10", "12", "--eval-episodes", "1", "--jobs", "2", "--out", str(out)],
+         "--timesteps", "4096", "--labels", "10", "12", "--eval-episodes", "1", "--jobs", "2", "--out", str(out),
+         "--prefrl-flags", "--reward-norm-data initial --update-every 2048"],
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
@@ -21,6 +22,18 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     table = (out / "results.md").read_text()
     assert "| prefrl-10 |" in table and "| prefrl-12 |" in table  # one row per budget
     assert "return / true-reward" in table and "steps/s / true-reward" in table
+    configs = [json.loads(p.read_text()) for p in out.glob("*prefrl-1*/*/config.json")]
+    assert len(configs) == 2  # the extra flags reached both prefrl runs
+    assert all(c["reward_norm_data"] == "initial" and c["update_every"] == 2048 for c in configs)
+
+
+def test_bench_mujoco_rejects_bad_prefrl_flags():
+    for flags, message in [("--bogus 1", "unknown `prefrl train` flags --bogus"),
+                           ("--seed 3", "--seed is set by the benchmark"),
+                           ("--update-every x", "invalid int value")]:
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--prefrl-flags", flags],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and message in proc.stderr, (flags, proc.stderr)
 
 
 def test_bench_mujoco_rejects_bad_budgets():
