@@ -5,10 +5,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import torch
+
 from prefrl.cli import main
 
 ARGS = ["--env", "HalfCheetah-v5", "--timesteps", "14000", "--labels", "24", "--n-envs", "2",
-        "--update-every", "1000", "--checkpoint-every", "2000", "--seed", "5", "--no-progress"]
+        "--update-every", "1000", "--checkpoint-every", "2000", "--seed", "5", "--no-progress",
+        "--reward-norm-data", "initial"]
 
 
 def labels_in(run):
@@ -38,6 +42,7 @@ def test_resume_after_sigkill_keeps_every_label_and_finishes_the_budget(tmp_path
     assert run is not None, "the run never reached a checkpoint"
     before = labels_in(run)
     assert len(before) < 24
+    reference = torch.load(run / "checkpoint" / "state.pt", weights_only=False)["norm_reference"]
 
     assert main(["train", "--resume", str(run)]) == 0
     after = labels_in(run)
@@ -46,6 +51,9 @@ def test_resume_after_sigkill_keeps_every_label_and_finishes_the_budget(tmp_path
     with (run / "progress.csv").open() as f:
         steps = [float(r["charts/env_steps"]) for r in csv.DictReader(f)]
     assert steps == sorted(steps) and steps[-1] >= 14000
+    # the reward's normalisation sample (--reward-norm-data initial) came back with the checkpoint
+    kept = torch.load(run / "checkpoint" / "state.pt", weights_only=False)["norm_reference"]
+    assert all(np.array_equal(a, b) for a, b in zip(kept, reference)) and len(reference[0]) > 0
 
 
 def test_resume_rejects_other_flags_and_non_runs(tmp_path, capsys):
