@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -23,6 +24,17 @@ def read_progress(run_dir: Path) -> dict[str, list[float]]:
     for key in rows[0].keys() if rows else []:
         columns[key] = [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in rows]
     return columns
+
+
+def read_curve(csv_path: Path, x_key: str, y_key: str) -> np.ndarray:
+    """(x, y) rows of a CSV log where y has a value, as an (N, 2) array (empty if the file is missing):
+    e.g. env steps and true return from a run's progress.csv or a baseline's curve.csv."""
+    path = Path(csv_path)
+    if not path.exists():
+        return np.empty((0, 2))
+    with path.open() as f:
+        pts = [(float(r[x_key]), float(r[y_key])) for r in csv.DictReader(f) if r.get(y_key) not in (None, "")]
+    return np.array(pts, dtype=float).reshape(-1, 2)
 
 
 def plot_learning_curve(run_dir: Path) -> Path | None:

@@ -114,14 +114,13 @@ def random_scores(game: str, n_games: int, seed: int) -> np.ndarray:
 
 def curve(job: dict) -> np.ndarray:
     """(env_steps, score) over the run."""
+    from prefrl.plotting import read_curve
+
     out = Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}"
     if job["arm"] == "true_reward":
-        rows = list(csv.DictReader((out / "curve.csv").open()))
-        return np.array([(float(r["env_steps"]), float(r["true_return"])) for r in rows]).reshape(-1, 2)
-    rows = list(csv.DictReader((Path((out / "run_dir.txt").read_text()) / "progress.csv").open()))
-    pts = [(float(r["charts/env_steps"]), float(r["charts/true_return"]))
-           for r in rows if r.get("charts/true_return") not in (None, "")]
-    return np.array(pts).reshape(-1, 2)
+        return read_curve(out / "curve.csv", "env_steps", "true_return")
+    return read_curve(Path((out / "run_dir.txt").read_text()) / "progress.csv", "charts/env_steps",
+                      "charts/true_return")
 
 
 def plot(results: list[dict], random_mean: float, path: Path) -> None:

@@ -5,8 +5,9 @@ Same env, seeds, PPO hyperparameters and env steps for every arm; each arm's fin
 evaluated on the true reward, 10 episodes with deterministic (mean) actions and 10 with sampled
 ones, as the agent acts in training. Prints and writes (results.md, results.json) a table of final
 true return, wall time and env steps per second, with the ratios prefrl / true-reward and
-prefrl / imitation. `--labels` takes several budgets (e.g. `--labels 700 1400`): the label-learning
-arms run once per budget. The imitation arm runs when its virtual environment exists
+prefrl / imitation; `curves.png` draws every arm-run's training curve and final evaluation.
+`--labels` takes several budgets (e.g. `--labels 700 1400`): the label-learning arms run once per
+budget. The imitation arm runs when its virtual environment exists
 (`bash scripts/setup_imitation_venv.sh` makes `.venv-imitation`), as a subprocess there, on the
 paper variants `prefrl/{HalfCheetah,Hopper,Walker2d,Swimmer}-v0` (rebuilt over Gymnasium 0.29's v4
 envs, which is what imitation 1.0.1 runs on).
@@ -132,6 +133,60 @@ def arm_name(job: dict) -> str:
     return job["arm"] if job["arm"] == "true_reward" else f"{job['arm']}-{job['labels']}"
 
 
+def arm_dir(result: dict) -> Path:
+    return Path(result["out"]) / f"{result['env']}__{arm_name(result)}__{result['seed']}"
+
+
+def curve(result: dict) -> np.ndarray:
+    """(env steps, mean true return of the training episodes) over an arm-run; empty for the
+    imitation arm, which logs no curve."""
+    from prefrl.plotting import read_curve
+
+    if result["arm"] == "true_reward":
+        return read_curve(arm_dir(result) / "curve.csv", "env_steps", "true_return")
+    runs = sorted(arm_dir(result).glob("*/progress.csv"))
+    return read_curve(runs[-1], "charts/env_steps", "charts/true_return") if runs else np.empty((0, 2))
+
+
+ARM_COLOURS = {"true_reward": "tab:blue", "prefrl": "tab:orange", "imitation": "tab:green"}
+
+
+def plot_curves(results: list[dict], path: Path) -> Path:
+    """One panel per env: each arm-run's training curve (true return of the episodes it played,
+    sampled actions, smoothed over 5 points), and its final evaluation (deterministic actions) as a
+    marker at the last step; imitation has the marker only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = sorted({r["env"] for r in results})
+    fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 4.5), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        shown = set()
+        for r in sorted((r for r in results if r["env"] == env), key=lambda r: (arm_name(r), r["seed"])):
+            name = arm_name(r)
+            colour = ARM_COLOURS.get(r["arm"], "tab:grey")
+            if name in ("prefrl-1400", "imitation-1400"):
+                colour = {"prefrl": "tab:red", "imitation": "tab:olive"}[r["arm"]]
+            label = None if name in shown else name
+            shown.add(name)
+            pts = curve(r)
+            if len(pts) >= 5:
+                smooth = np.convolve(pts[:, 1], np.ones(5) / 5, mode="valid")
+                ax.plot(pts[4:, 0], smooth, color=colour, alpha=0.7, lw=1, label=label)
+                label = None
+            ax.plot([r["timesteps"]], [r["return_mean"]], marker="o", color=colour, ls="", label=label)
+        ax.set(title=env, xlabel="env steps", ylabel="true episode return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("lines: training episodes (sampled actions); dots: final evaluation (deterministic)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: Path,
              describe: Callable[[dict], str]) -> list[dict]:
     """Arm-runs `workers` at a time, one spawned process each; `out/results.json` is rewritten after
@@ -222,7 +277,8 @@ def main() -> int:
     table = summarise(results)
     command = "python scripts/bench_mujoco.py " + " ".join(sys.argv[1:])
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    (args.out / "results.md").write_text(f"`{command}`\n\n{table}\n")
+    plot_curves(results, args.out / "curves.png")
+    (args.out / "results.md").write_text(f"`{command}`\n\n{table}\n\n![curves](curves.png)\n")
     print(table)
     return 0
 

@@ -22,6 +22,7 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     table = (out / "results.md").read_text()
     assert "| prefrl-10 |" in table and "| prefrl-12 |" in table  # one row per budget
     assert "return / true-reward" in table and "steps/s / true-reward" in table
+    assert "![curves](curves.png)" in table and (out / "curves.png").stat().st_size > 10_000
     configs = [json.loads(p.read_text()) for p in out.glob("*prefrl-1*/*/config.json")]
     assert len(configs) == 2  # the extra flags reached both prefrl runs
     assert all(c["reward_norm_data"] == "initial" and c["update_every"] == 2048 for c in configs)
