@@ -179,18 +179,41 @@ class SegmentCollector:
         self._pos[:] = 0
 
     def observe(self, obs, acts, true_rewards, dones, render_states) -> int:
-        """Record one vectorised step. Returns the number of segments completed by it."""
-        idx, pos = self._env_index, self._pos
-        self._obs[idx, pos] = obs
-        self._acts[idx, pos] = np.asarray(acts, dtype=np.float32).reshape(self.n_envs, -1)
-        self._rews[idx, pos] = true_rewards
-        if render_states is not None:
-            self._states[idx, pos] = render_states
-        pos += 1
-        full = pos == self.buffer.length
-        completed = 0
-        for e in np.flatnonzero(full):
-            self.buffer.add(self._obs[e], self._acts[e], self._rews[e], self._states[e])
-            completed += 1
-        pos[full | np.asarray(dones, dtype=bool)] = 0
-        return completed
+        """Record one vectorised step (arrays with a leading env axis). Returns the number of
+        segments completed by it."""
+        return self.observe_block(np.asarray(obs)[None], np.asarray(acts)[None], np.asarray(true_rewards)[None],
+                                  np.asarray(dones)[None], None if render_states is None else np.asarray(render_states)[None])
+
+    def observe_block(self, obs, acts, true_rewards, dones, render_states) -> int:
+        """Record T consecutive vectorised steps at once (arrays (T, n_envs, ...)), exactly as T calls
+        of `observe` would: the same segments, added to the buffer in the same order (by the step
+        that completes them, then by env). Returns the number of segments completed."""
+        T, n, L = len(dones), self.n_envs, self.buffer.length
+        acts = np.asarray(acts, dtype=np.float32).reshape(T, n, -1)
+        done_at = [np.flatnonzero(dones[:, e]) for e in range(n)]
+        completed: list[tuple[int, int, tuple]] = []  # (completing step, env, segment arrays)
+        for e in range(n):
+            t, pos, ends = 0, int(self._pos[e]), done_at[e]
+            while t < T:
+                k = min(L - pos, T - t)  # steps that fit before the segment is full
+                after = ends[np.searchsorted(ends, t):]
+                cut = after.size and after[0] < t + k  # an episode ends inside: keep up to its last step
+                if cut:
+                    k = int(after[0]) - t + 1
+                self._obs[e, pos:pos + k] = obs[t:t + k, e]
+                self._acts[e, pos:pos + k] = acts[t:t + k, e]
+                self._rews[e, pos:pos + k] = true_rewards[t:t + k, e]
+                if render_states is not None:
+                    self._states[e, pos:pos + k] = render_states[t:t + k, e]
+                pos += k
+                t += k
+                if pos == L:
+                    completed.append((t - 1, e, (self._obs[e].copy(), self._acts[e].copy(), self._rews[e].copy(),
+                                                 self._states[e].copy())))
+                if pos == L or cut:
+                    pos = 0  # a partial segment at an episode end is dropped
+            self._pos[e] = pos
+        completed.sort(key=lambda c: (c[0], c[1]))
+        for _, _, arrays in completed:
+            self.buffer.add(*arrays)
+        return len(completed)

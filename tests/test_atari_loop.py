@@ -42,7 +42,7 @@ class MeanPixelReward(torch.nn.Module):
 
 def test_a_rollout_labelled_at_its_end_gets_the_models_rewards_and_fresh_advantages():
     hp = replace(ppo_hyperparams("prefrl/Pong-v0"), n_envs=2, n_steps=16, batch_size=32)
-    agent, env, reward_env = make_ppo("prefrl/Pong-v0", hp, seed=0, label_later=True)
+    agent, env, reward_env = make_ppo("prefrl/Pong-v0", hp, seed=0, learned_reward=True)
     model = MeanPixelReward()
     seen = {}
 
@@ -53,7 +53,8 @@ def test_a_rollout_labelled_at_its_end_gets_the_models_rewards_and_fresh_advanta
         def _on_rollout_end(self):
             buf = self.model.rollout_buffer
             assert not buf.rewards.any()  # the env handed out placeholders
-            label_rollout(self.model, model, self.locals["values"], self.locals["dones"])
+            label_rollout(self.model, model, reward_env.rollout, None, self.locals["values"], self.locals["dones"])
+            reward_env.rollout.clear()
             seen.update(obs=buf.observations.copy(), rewards=buf.rewards.copy(),
                         adv=buf.advantages.copy(), values=buf.values.copy(), returns=buf.returns.copy())
 

@@ -108,8 +108,8 @@ class MLPRewardEnsemble(nn.Module):
         """The reward the agent sees: normalised member rewards averaged, float32 numpy (B,).
 
         Runs on a NumPy copy of the weights taken at the last `fit_output_normalization` (every
-        reward-model update ends with one): for a few rows per env step this is several times
-        faster than torch's per-op overhead, and it is on the hot path of every env step.
+        reward-model update ends with one): cheaper than torch's per-op overhead, and it scores
+        every step of every rollout.
         """
         if self._snapshot is None:
             self._snapshot = _NumpyEnsemble(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Callable
 
 import numpy as np
@@ -13,28 +14,34 @@ from tqdm import tqdm
 from prefrl.query.schedule import LabelSchedule
 from prefrl.reward.ensemble import chunk_slices
 from prefrl.rl.learner import PreferenceLearner
-from prefrl.rl.reward_wrapper import LearnedRewardVecEnv
+from prefrl.rl.reward_wrapper import LearnedRewardVecEnv, RewardScaler, RolloutRecord
 
 
-def label_rollout(agent, model: torch.nn.Module, last_values: torch.Tensor, dones: np.ndarray) -> None:
-    """Fill the agent's just-finished rollout with `model`'s rewards, in chunks of ~16 MB of
-    observations, and recompute its returns and advantages (SB3 computed them from the env's placeholder zeros)."""
+def label_rollout(agent, model: torch.nn.Module, rollout: RolloutRecord, scaler: RewardScaler | None,
+                  last_values: torch.Tensor, dones: np.ndarray) -> np.ndarray:
+    """Give the agent's just-finished rollout `model`'s rewards for the recorded steps (scored in
+    chunks of ~16 MB of observations), scaled as VecNormalize would where `scaler` is given, and
+    recompute its returns and advantages. The rewards are added to what SB3 stored: zero
+    placeholders, plus the discounted value of the last state where a time limit cut an episode
+    off. Returns the model's unscaled rewards, (T, n_envs)."""
     buffer = agent.rollout_buffer
-    obs = buffer.observations  # (T, n_envs, ...) as the agent saw them
-    if obs.ndim == 5:
-        obs = np.moveaxis(obs, 2, -1)  # pixels: the agent's (C, H, W) back to the model's (H, W, C)
-    flat = obs.reshape(-1, *obs.shape[2:])
-    acts = buffer.actions.reshape(len(flat), -1)
+    T, n = rollout.dones.shape
+    if T != buffer.buffer_size:
+        raise RuntimeError(f"recorded {T} steps for a rollout of {buffer.buffer_size}: the record was not cleared")
+    flat = rollout.obs.reshape(T * n, *rollout.obs.shape[2:])
+    acts = rollout.actions.reshape(T * n, -1)
     rewards = np.concatenate([model.predict_reward(flat[sl], acts[sl])
-                              for sl in chunk_slices(len(flat), flat[0].nbytes)])
-    buffer.rewards[:] = rewards.reshape(buffer.rewards.shape)
+                              for sl in chunk_slices(len(flat), flat[0].nbytes)]).reshape(T, n)
+    buffer.rewards += scaler(rewards, rollout.dones) if scaler is not None else rewards
     buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
+    return rewards
 
 
 class PreferenceCallback(BaseCallback):
-    """Each env step: segments are collected. Every `update_every` env steps (at the end of a
-    rollout): labels are asked up to the schedule's target, the reward model retrained, and the
-    run's metrics recorded to SB3's logger (CSV and TensorBoard)."""
+    """At the end of each rollout: its rewards are filled in and its steps cut into segments. Every
+    `update_every` env steps (at the end of a rollout): labels are asked up to the schedule's
+    target, the reward model retrained, and the run's metrics recorded to SB3's logger (CSV and
+    TensorBoard)."""
 
     def __init__(
         self,
@@ -48,11 +55,11 @@ class PreferenceCallback(BaseCallback):
         checkpoint_every: int = 0,
         progress: bool = True,
         resumed_at: int | None = None,
-        label_rollouts: torch.nn.Module | None = None,
+        scaler: RewardScaler | None = None,
         rollout_steps: int = 1024,
     ) -> None:
-        """With `label_rollouts` (a reward model), the env hides rewards and each finished rollout
-        gets this model's rewards in one batch, before its advantages are recomputed."""
+        """At each rollout's end its steps get the reward model's rewards in one batch (scaled by
+        `scaler` where the agent's rewards are normalised) and go to the segment collector."""
         super().__init__()
         self.learner = learner
         self.reward_env = reward_env
@@ -67,7 +74,10 @@ class PreferenceCallback(BaseCallback):
         self._last_update = resumed_at or online_start
         self._last_checkpoint = resumed_at or online_start
         self._bar: tqdm | None = None
-        self.label_rollouts = label_rollouts
+        self.scaler = scaler
+        self.predicted_returns: deque[float] = deque(maxlen=100)
+        """Predicted (learned-reward) returns of finished episodes, as the agent was paid them."""
+        self._predicted = np.zeros(reward_env.num_envs)
         self.log_interval = max(1, 1024 // rollout_steps)
         """Rollouts per progress.csv row (pass to `learn`): a row about every 1,000 steps or more
         (A2C's rollouts are 80 steps); the last rollout always gets its row."""
@@ -79,15 +89,18 @@ class PreferenceCallback(BaseCallback):
                          disable=not self.progress, desc="train")
 
     def _on_step(self) -> bool:
-        self.learner.observe(self.reward_env.last_step)
         if self._bar is not None:
             self._bar.update(self.training_env.num_envs)
         return True
 
     def _on_rollout_end(self) -> None:
         self._rollouts += 1
-        if self.label_rollouts is not None:
-            label_rollout(self.model, self.label_rollouts, self.locals["values"], self.locals["dones"])
+        rollout = self.reward_env.rollout
+        rewards = label_rollout(self.model, self.learner.model, rollout, self.scaler, self.locals["values"],
+                                self.locals["dones"])
+        self._count_predicted_returns(rewards, rollout.ends)
+        self.learner.observe(rollout)
+        rollout.clear()
         step = self.model.num_timesteps
         if step - self._last_update >= self.update_every or step >= self.schedule.total_timesteps:
             self._last_update = step
@@ -101,23 +114,31 @@ class PreferenceCallback(BaseCallback):
             self._last_checkpoint = step
             self.on_checkpoint()
 
+    def _count_predicted_returns(self, rewards: np.ndarray, ends: np.ndarray) -> None:
+        for t in range(len(rewards)):
+            self._predicted += rewards[t]
+            for i in np.flatnonzero(ends[t]):
+                self.predicted_returns.append(float(self._predicted[i]))
+                self._predicted[i] = 0.0
+
     def record_metrics(self) -> None:
         step = self.model.num_timesteps
-        episodes = list(self.reward_env.episode_returns)[-2 * self.training_env.num_envs:]
+        recent = 2 * self.training_env.num_envs
+        true = np.array(list(self.reward_env.true_returns)[-recent:])
+        pred = list(self.predicted_returns)[-recent:]
         self.logger.record("charts/env_steps", step)
         self.logger.record("charts/labels", self.learner.labels_asked)
-        if episodes:
-            true, pred = np.array(episodes).T
+        if len(true):
             self.logger.record("charts/true_return", float(true.mean()))
             self.logger.record("charts/true_return_max", float(true.max()))
-            if self.label_rollouts is None:  # labelled later, the env saw no predicted rewards
-                self.logger.record("charts/pred_return", float(pred.mean()))
+        if pred:
+            self.logger.record("charts/pred_return", float(np.mean(pred)))
         self.logger.record("charts/wall_seconds", time.time() - self.started_at)
         self.logger.record("charts/steps_per_second",
                            (step - self._steps_at_start) / max(time.time() - self.started_at, 1e-9))
         for key, value in self.learner.metrics.items():
             self.logger.record(key, value)
-        if self._bar is not None and episodes:
+        if self._bar is not None and len(true):
             self._bar.set_postfix(labels=self.learner.labels_asked, true_return=f"{true.mean():.0f}",
                                   refresh=False)
 

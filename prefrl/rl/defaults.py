@@ -28,18 +28,14 @@ class TypeDefaults:
     eval_comparisons: int
     candidate_pool: int | None
     """Queries are chosen among pairs of at most this many randomly drawn recent segments."""
-    deferred_reward: bool
-    """Label a whole rollout's rewards in one batch at its end (pixel models: far cheaper per frame
-    than 8 frames at a time; the same rewards)."""
 
 
 VECTOR = TypeDefaults(segment_buffer=4096, label_buffer=None, initial_labels_cap=None, schedule_horizon=2e6,
                       pretrain_epochs=20.0, reward_batch_size=32, reward_max_steps=30,
-                      normalization_steps=9000, eval_comparisons=1000, candidate_pool=None,
-                      deferred_reward=False)
+                      normalization_steps=9000, eval_comparisons=1000, candidate_pool=None)
 ATARI = TypeDefaults(segment_buffer=1024, label_buffer=3000, initial_labels_cap=500, schedule_horizon=5e6,
                      pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=5,
-                     normalization_steps=750, eval_comparisons=64, candidate_pool=128, deferred_reward=True)
+                     normalization_steps=750, eval_comparisons=64, candidate_pool=128)
 
 
 def type_defaults(kind: str) -> TypeDefaults:

@@ -1,6 +1,6 @@
 """The preference side of the loop, free of SB3: segments in, queries out, reward model updated.
 
-`PreferenceLearner.observe` takes each env step; `ask` picks pairs, gets answers and commits them
+`PreferenceLearner.observe` takes the recorded env steps; `ask` picks pairs, gets answers and commits them
 to the store before anything uses them; `update_reward_model` retrains and renormalises.
 """
 
@@ -15,7 +15,7 @@ from prefrl.query.selectors import QuerySelector
 from prefrl.reward.dataset import PreferenceDataset
 from prefrl.reward.ensemble import segment_returns
 from prefrl.reward.trainer import RewardTrainer, preference_accuracy
-from prefrl.rl.reward_wrapper import StepRecord
+from prefrl.rl.reward_wrapper import RolloutRecord
 from prefrl.segments import SegmentBuffer, SegmentCollector
 from prefrl.teachers.base import Teacher
 
@@ -69,11 +69,10 @@ class PreferenceLearner:
         self._seen_comparison = max((c.id for c in store.comparisons()), default=0)
         self._seen_revision = store.revision()
 
-    def observe(self, step: StepRecord) -> None:
-        states = None
-        if self.buffer.render_states.shape[-1]:
-            states = np.stack([info["render_state"] for info in step.infos])
-        self.collector.observe(step.obs, step.actions, step.true_rewards, step.dones, states)
+    def observe(self, rollout: RolloutRecord) -> None:
+        """Cut the recorded steps (a rollout, or the random policy's last steps) into segments."""
+        states = rollout.render_states if self.buffer.render_states.shape[-1] else None
+        self.collector.observe_block(rollout.obs, rollout.actions, rollout.true_rewards, rollout.dones, states)
 
     def ask(self, n_queries: int) -> int:
         """Select `n_queries` pairs and put them to the teacher. A synchronous teacher answers at

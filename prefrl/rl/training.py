@@ -36,6 +36,7 @@ from prefrl.rl.callback import PreferenceCallback
 from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
+from prefrl.rl.reward_wrapper import RewardScaler
 from prefrl.rl.run_logger import run_logger
 from prefrl.run_dir import create_run_dir
 from prefrl.segments import SegmentBuffer
@@ -174,12 +175,17 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     rng = np.random.default_rng(config.seed)
 
     model = make_reward_model(plan)
-    deferred = plan.defaults.deferred_reward
-    agent, env, reward_env = make_ppo(config.env, hp, config.seed, None if deferred else model.predict_reward,
-                                      label_later=deferred)
+    agent, env, reward_env = make_ppo(config.env, hp, config.seed, learned_reward=True)
+    scaler = RewardScaler(hp.n_envs, hp.gamma) if hp.normalize_reward else None
     if state is not None:
         model.load_state_dict(state["model"])
         env = VecNormalize.load(str(run_dir / "checkpoint" / "vecnormalize.pkl"), reward_env)
+        if scaler is not None:
+            if state.get("reward_scaler") is not None:
+                scaler.load_state_dict(state["reward_scaler"])
+            else:  # a checkpoint from before rewards were scaled at the rollout's end
+                scaler.load_state_dict({"mean": env.ret_rms.mean, "var": env.ret_rms.var, "count": env.ret_rms.count})
+        env.norm_reward = False  # the scaler does it
         agent.set_env(env)
         agent.set_parameters(str(run_dir / "checkpoint" / "policy.zip"), device="cpu")
         agent.num_timesteps = state["num_timesteps"]
@@ -217,7 +223,8 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         save_checkpoint(run_dir, agent, env, {
             "model": model.state_dict(), "trainer": trainer.state_dict(), "rng": rng.bit_generator.state,
             "num_timesteps": agent.num_timesteps, "online_start": online_start,
-            "labels": learner.labels_asked, "norm_reference": learner.reference})
+            "labels": learner.labels_asked, "norm_reference": learner.reference,
+            "reward_scaler": scaler.state_dict() if scaler is not None else None})
 
     if not resume:
         # (1) The random initial policy: its segments get the first share of the label budget.
@@ -233,7 +240,8 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                     f"{plan.segment_length} steps fill; lower --segment-length or --labels")
             actions, _ = agent.predict(obs, deterministic=False)
             obs, _, dones, _ = agent.env.step(actions)
-            learner.observe(reward_env.last_step)
+            learner.observe(reward_env.rollout)
+            reward_env.rollout.clear()
             online_start += hp.n_envs
         # PPO continues these same episodes.
         agent.num_timesteps = online_start
@@ -252,7 +260,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                                       online_start=online_start, started_at=started,
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
                                       progress=config.progress, resumed_at=agent.num_timesteps,
-                                      label_rollouts=model if deferred else None,
+                                      scaler=scaler,
                                       rollout_steps=hp.n_envs * hp.n_steps)
         agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False,
                     log_interval=callback.log_interval)
