@@ -151,19 +151,20 @@ def test_dataset_fifo_keeps_most_recent_labels_only():
     assert {(ids[a], ids[b]) for a, b in zip(t["left"].tolist(), t["right"].tolist())} == kept
 
 
-def test_numpy_inference_matches_torch_and_follows_updates():
+def test_predicted_reward_averages_the_independently_normalised_members():
     rng = np.random.default_rng(0)
     model = MLPRewardEnsemble(OBS, ACT, n_members=3)
     obs, acts = rng.normal(size=(64, OBS)), rng.normal(size=(64, ACT))
     model.fit_input_normalization(obs, acts)
-    model.fit_output_normalization(obs, acts)
-    expected = model(torch.as_tensor(obs), torch.as_tensor(acts)).mean(0).detach().numpy()
-    np.testing.assert_allclose(model.predict_reward(obs, acts), expected, rtol=1e-4, atol=1e-5)
     with torch.no_grad():
-        model.net[0].weight.mul_(2.0)
-    model.fit_output_normalization(obs, acts)  # every update ends here: the snapshot follows
-    expected = model(torch.as_tensor(obs), torch.as_tensor(acts)).mean(0).detach().numpy()
-    np.testing.assert_allclose(model.predict_reward(obs, acts), expected, rtol=1e-4, atol=1e-5)
+        model.net[0].weight.mul_(2.0)  # members with different scales
+        model.net[-1].bias.add_(torch.tensor([0.0, 5.0, -3.0])[:, None, None])
+    model.fit_output_normalization(obs, acts)
+    raw = model.raw(torch.as_tensor(obs), torch.as_tensor(acts)).detach().double().numpy()
+    by_hand = ((raw - raw.mean(1, keepdims=True)) / raw.std(1, ddof=1, keepdims=True)).mean(0)
+    predicted = model.predict_reward(obs, acts)
+    assert predicted.dtype == np.float32 and predicted.shape == (64,)
+    np.testing.assert_allclose(predicted, by_hand, rtol=1e-4, atol=1e-5)
 
 
 def test_observation_only_model_ignores_actions():
