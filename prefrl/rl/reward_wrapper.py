@@ -103,8 +103,9 @@ class LearnedRewardVecEnv(VecEnvWrapper):
 class RewardScaler:
     """VecNormalize's reward scaling, applied to a whole rollout's learned rewards at its end: each
     step's reward is divided by the running std of the discounted return (per env, reset at episode
-    ends) and clipped, with the same statistics updated step by step in the same order, so the agent
-    gets exactly what VecNormalize would have given it had the rewards arrived one step at a time."""
+    ends) and clipped, the std at each step being that of every return up to and including it, so
+    the agent gets what VecNormalize would have given it had the rewards arrived one at a time.
+    The running statistics live in a `RunningMeanStd`, as in VecNormalize."""
 
     def __init__(self, n_envs: int, gamma: float, clip: float = 10.0, epsilon: float = 1e-8) -> None:
         self.gamma, self.clip, self.epsilon = gamma, clip, epsilon
@@ -113,13 +114,24 @@ class RewardScaler:
 
     def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
         """(T, n_envs) raw rewards and done flags -> scaled rewards, float32."""
-        out = np.empty(rewards.shape, dtype=np.float32)
+        returns = np.empty(rewards.shape)
+        ret = self.returns
         for t in range(len(rewards)):
-            self.returns = self.returns * self.gamma + rewards[t]
-            self.ret_rms.update(self.returns)
-            out[t] = np.clip(rewards[t] / np.sqrt(self.ret_rms.var + self.epsilon), -self.clip, self.clip)
-            self.returns[dones[t]] = 0.0
-        return out
+            ret = ret * self.gamma + rewards[t]
+            returns[t] = ret
+            ret = np.where(dones[t], 0.0, ret)
+        self.returns = ret
+        # VecNormalize updates its RunningMeanStd once a step with the n_envs returns; those updates
+        # pool exactly, so the statistics after step t are those of everything seen up to it.
+        rms, n = self.ret_rms, rewards.shape[1]
+        count = rms.count + n * np.arange(1, len(rewards) + 1)
+        total = rms.mean * rms.count + np.cumsum(returns.sum(1))
+        mean = total / count
+        centred = returns - rms.mean  # sums of squares about the old mean: no cancellation when it is large
+        m2 = rms.var * rms.count + np.cumsum((centred ** 2).sum(1)) - count * (mean - rms.mean) ** 2
+        var = np.maximum(m2 / count, 0.0)
+        rms.mean, rms.var, rms.count = float(mean[-1]), float(var[-1]), float(count[-1])
+        return np.clip(rewards / np.sqrt(var[:, None] + self.epsilon), -self.clip, self.clip).astype(np.float32)
 
     def state_dict(self) -> dict:
         return {"mean": self.ret_rms.mean, "var": self.ret_rms.var, "count": self.ret_rms.count}
