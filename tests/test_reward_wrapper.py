@@ -3,6 +3,7 @@ import pytest
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from prefrl.rl.callback import finished_episode_sums
 from prefrl.rl.reward_wrapper import LearnedRewardVecEnv, RewardScaler, RolloutRecord
 
 
@@ -95,3 +96,22 @@ def test_scaling_a_rollout_at_its_end_gives_what_vecnormalize_gives_step_by_step
     restored = RewardScaler(2, gamma=0.99)
     restored.load_state_dict(scaler.state_dict())
     assert restored.ret_rms.var == scaler.ret_rms.var and restored.ret_rms.count == scaler.ret_rms.count
+
+
+def test_episode_sums_across_rollouts_match_a_step_by_step_count():
+    rng = np.random.default_rng(1)
+    rewards = rng.normal(size=(500, 3))
+    ends = rng.random((500, 3)) < 0.05
+    expected, running = [], np.zeros(3)
+    for t in range(500):
+        running += rewards[t]
+        for i in np.flatnonzero(ends[t]):
+            expected.append(running[i])
+            running[i] = 0.0
+    got, carry = [], np.zeros(3)
+    for start in range(0, 500, 128):  # rollouts of 128 steps; episodes run across their borders
+        sums, carry = finished_episode_sums(rewards[start:start + 128], ends[start:start + 128], carry)
+        got += sums
+    assert len(got) == ends.sum() > 50
+    np.testing.assert_allclose(got, expected)
+    np.testing.assert_allclose(carry, running)

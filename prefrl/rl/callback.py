@@ -37,6 +37,19 @@ def label_rollout(agent, model: torch.nn.Module, rollout: RolloutRecord, scaler:
     return rewards
 
 
+def finished_episode_sums(rewards: np.ndarray, ends: np.ndarray, carry: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """Sums of `rewards` (T, n_envs) over the episodes that end in them (`ends`), in the order they
+    end (by step, then env), each counted from `carry` (n_envs,), the sums of the episodes
+    running when these steps began. Returns those sums and the new carry."""
+    running = carry + np.cumsum(rewards, axis=0, dtype=np.float64)
+    started = np.zeros(rewards.shape[1])  # running total at each env's latest episode start
+    sums = []
+    for t, i in np.argwhere(ends):
+        sums.append(float(running[t, i] - started[i]))
+        started[i] = running[t, i]
+    return sums, running[-1] - started
+
+
 class PreferenceCallback(BaseCallback):
     """At the end of each rollout: its rewards are filled in and its steps cut into segments. Every
     `update_every` env steps (at the end of a rollout): labels are asked up to the schedule's
@@ -98,7 +111,8 @@ class PreferenceCallback(BaseCallback):
         rollout = self.reward_env.rollout
         rewards = label_rollout(self.model, self.learner.model, rollout, self.scaler, self.locals["values"],
                                 self.locals["dones"])
-        self._count_predicted_returns(rewards, rollout.ends)
+        finished, self._predicted = finished_episode_sums(rewards, rollout.ends, self._predicted)
+        self.predicted_returns.extend(finished)
         self.learner.observe(rollout)
         rollout.clear()
         step = self.model.num_timesteps
@@ -113,13 +127,6 @@ class PreferenceCallback(BaseCallback):
         if self.on_checkpoint and self.checkpoint_every and step - self._last_checkpoint >= self.checkpoint_every:
             self._last_checkpoint = step
             self.on_checkpoint()
-
-    def _count_predicted_returns(self, rewards: np.ndarray, ends: np.ndarray) -> None:
-        for t in range(len(rewards)):
-            self._predicted += rewards[t]
-            for i in np.flatnonzero(ends[t]):
-                self.predicted_returns.append(float(self._predicted[i]))
-                self._predicted[i] = 0.0
 
     def record_metrics(self) -> None:
         step = self.model.num_timesteps
