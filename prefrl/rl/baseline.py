@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.hyperparams import ppo_hyperparams
@@ -55,6 +56,9 @@ def train_true_reward(env_id: str, timesteps: int, seed: int, out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     agent, env, _ = make_ppo(env_id, hp, seed)
+    # The curve is this arm's log. Without a logger of its own, SB3 makes one that creates an
+    # empty folder under the system temp dir (/tmp/SB3-<date>) on every run.
+    agent.set_logger(Logger(folder=None, output_formats=[]))
     agent.learn(timesteps, callback=ReturnCurve(out_dir / "curve.csv"))
     wall = time.time() - started
     checkpoint = out_dir / "checkpoint"
