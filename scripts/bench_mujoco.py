@@ -17,6 +17,11 @@ envs, which is what imitation 1.0.1 runs on).
 `--prefrl-flags "--reward-norm-data initial"` passes extra `prefrl train` flags to the prefrl arm
 only, to compare a variant against the same baselines.
 
+`--merge A/results.json B/results.json ...` runs nothing and combines earlier invocations into one
+table (seeds 0-2 one day, 3-4 the next; a prefrl variant run with `--arms prefrl` against the
+baselines of another invocation). Every ratio is taken over the seeds both arms ran, and each
+prefrl variant keeps its flags in its row name.
+
 Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
 arms of a seed share the machine's load alike.
 """
@@ -200,38 +205,83 @@ def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: P
     return results
 
 
+def variant(result: dict) -> str:
+    """An arm-run's row name in the tables: its arm name, with the extra flags the prefrl arm ran
+    with, so that variants merged from several invocations stay apart."""
+    flags = result.get("prefrl_flags", "") if result["arm"] == "prefrl" else ""
+    return f"{arm_name(result)} ({flags})" if flags else arm_name(result)
+
+
+def ratio_cells(arm: list[dict], other: list[dict]) -> list[str]:
+    """Seeds compared, then return (deterministic; sampled) and steps/s of `arm` over `other`, both
+    averaged over the seeds the two have in common only."""
+    seeds = sorted({r["seed"] for r in arm} & {r["seed"] for r in other})
+    if not seeds:
+        return ["–"] * 4
+    def mean(rows: list[dict], key: str) -> float | None:
+        values = [r.get(key) for r in rows if r["seed"] in seeds]
+        return float(np.mean(values)) if None not in values else None
+    cells = [str(len(seeds))]
+    for key in ("return_mean", "return_sampled_mean", "steps_per_s"):
+        a, b = mean(arm, key), mean(other, key)
+        cells.append(f"{a / b:.2f}x" if a is not None and b else "–")
+    return cells
+
+
 def summarise(results: list[dict]) -> str:
     """Per env and arm: return (deterministic actions; sampled actions), wall time and steps/s,
-    mean over seeds; then each prefrl budget's ratios to the other arms."""
+    mean over seeds; then each prefrl arm's ratios to the other arms over the seeds they share."""
     lines = ["| env | arm | seeds | final true return, mean ± sd over seeds (deterministic) | "
              "same, sampled actions | wall s | env steps/s |", "|---|---|---|---|---|---|---|"]
     ratios = []
     for env in sorted({r["env"] for r in results}):
-        stats = {}
-        for arm in sorted({arm_name(r) for r in results if r["env"] == env}):
-            rows = [r for r in results if r["env"] == env and arm_name(r) == arm]
+        arms: dict[str, list[dict]] = {}
+        for r in results:
+            if r["env"] == env:
+                arms.setdefault(variant(r), []).append(r)
+        for name, rows in sorted(arms.items()):
             ret = np.array([r["return_mean"] for r in rows])
             sampled = [r["return_sampled_mean"] for r in rows if "return_sampled_mean" in r]
-            sps = np.array([r["steps_per_s"] for r in rows])
-            wall = np.array([r["wall_s"] for r in rows])
-            stats[arm] = (ret.mean(), np.mean(sampled) if len(sampled) == len(rows) else None, sps.mean(), rows)
-            sampled_cell = f"{np.mean(sampled):.0f} ± {np.std(sampled):.0f}" if stats[arm][1] is not None else "–"
-            lines.append(f"| {env} | {arm} | {len(rows)} | {ret.mean():.0f} ± {ret.std():.0f} | {sampled_cell} | "
-                         f"{wall.mean():.0f} | {sps.mean():.0f} |")
-        for arm, (rp, rps, sp, rows) in stats.items():
-            if not arm.startswith("prefrl"):
-                continue
-            cells = []
-            for other in ("true_reward", f"imitation-{rows[0]['labels']}"):
-                ro, ros, so, _ = stats.get(other, (None, None, None, None))
-                cells += [f"{rp / ro:.2f}x" if ro else "–", f"{rps / ros:.2f}x" if ros and rps is not None else "–",
-                          f"{sp / so:.2f}x" if so else "–"]
-            ratios.append(f"| {env} | {arm} | " + " | ".join(cells) + " |")
+            sampled_cell = f"{np.mean(sampled):.0f} ± {np.std(sampled):.0f}" if len(sampled) == len(rows) else "–"
+            lines.append(f"| {env} | {name} | {len(rows)} | {ret.mean():.0f} ± {ret.std():.0f} | {sampled_cell} | "
+                         f"{np.mean([r['wall_s'] for r in rows]):.0f} | "
+                         f"{np.mean([r['steps_per_s'] for r in rows]):.0f} |")
+        for name, rows in sorted(arms.items()):
+            if rows[0]["arm"] == "prefrl":
+                cells = ratio_cells(rows, arms.get("true_reward", []))
+                cells += ratio_cells(rows, arms.get(f"imitation-{rows[0]['labels']}", []))
+                ratios.append(f"| {env} | {name} | " + " | ".join(cells) + " |")
     if ratios:
-        lines += ["", "| env | arm | return / true-reward | same, sampled actions | steps/s / true-reward | "
-                      "return / imitation | same, sampled actions | steps/s / imitation |",
-                  "|---|---|---|---|---|---|---|---|", *ratios]
+        lines += ["", "Ratios over the seeds both arms ran:", "",
+                  "| env | arm | seeds | return / true-reward | same, sampled actions | steps/s / true-reward | "
+                  "seeds | return / imitation | same, sampled actions | steps/s / imitation |",
+                  "|---|---|---|---|---|---|---|---|---|---|", *ratios]
     return "\n".join(lines)
+
+
+def merge_results(paths: list[Path]) -> list[dict]:
+    """The arm-runs of several results.json files, one per (env, arm, flags, seed): where two files
+    hold the same one, the first file's is kept and the other named on stderr. Raises ValueError
+    with a one-line reason for a missing or unreadable file."""
+    merged: dict[tuple, dict] = {}
+    for path in paths:
+        try:
+            rows = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ValueError(f"--merge: no file {path} (give the results.json of an earlier run)") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--merge: {path} is not JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and {"env", "arm", "seed"} <= r.keys()
+                                                 for r in rows):
+            raise ValueError(f"--merge: {path} is not a bench_mujoco results.json (a list of arm-runs)")
+        for r in rows:
+            key = (r["env"], variant(r), r["seed"])
+            if key in merged:
+                print(f"bench_mujoco: --merge: {r['env']} {variant(r)} seed {r['seed']} is in more than one "
+                      f"file; keeping the first, dropping the one in {path}", file=sys.stderr)
+                continue
+            merged[key] = r
+    return list(merged.values())
 
 
 def main() -> int:
@@ -251,7 +301,19 @@ def main() -> int:
                         '"--reward-norm-data initial" (the true-reward and imitation arms are unchanged)')
     p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_mujoco"), help="output folder")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="RESULTS_JSON",
+                   help="run nothing: combine the results.json files of earlier invocations (say seeds 0-2 "
+                        "one day, 3-4 the next, or a prefrl variant run on its own) into one table, "
+                        "results.json and curves.png in --out")
     args = p.parse_args()
+    if args.merge:
+        try:
+            results = merge_results(args.merge)
+        except ValueError as exc:
+            print(f"bench_mujoco: error: {exc}", file=sys.stderr)
+            return 2
+        return report(results, args.out, note=f"Merged from {len(args.merge)} results files: steps/s ratios "
+                      "between arm-runs of different files compare runs that did not share the machine.")
     if args.timesteps <= 0 or min(args.labels) <= 0 or args.jobs <= 0 or args.eval_episodes <= 0:
         print("bench_mujoco: error: --timesteps, --labels, --jobs and --eval-episodes must be positive",
               file=sys.stderr)
@@ -274,11 +336,18 @@ def main() -> int:
     results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (
         f"{r['env']} {arm_name(r)} seed {r['seed']}: return {r['return_mean']:.0f} "
         f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s)"))
-    table = summarise(results)
+    return report(results, args.out)
+
+
+def report(results: list[dict], out: Path, note: str = "") -> int:
+    """Write results.json, curves.png and results.md (the command, the tables and `note`) into
+    `out`, and print the tables."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = summarise(results) + (f"\n\n{note}" if note else "")
     command = "python scripts/bench_mujoco.py " + " ".join(sys.argv[1:])
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    plot_curves(results, args.out / "curves.png")
-    (args.out / "results.md").write_text(f"`{command}`\n\n{table}\n\n![curves](curves.png)\n")
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    plot_curves(results, out / "curves.png")
+    (out / "results.md").write_text(f"`{command}`\n\n{table}\n\n![curves](curves.png)\n")
     print(table)
     return 0
 

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,24 +9,64 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     out = tmp_path / "bench"
+    sb3_default_log = tmp_path / "sb3-default-log"  # where SB3 would make its own logger's folder
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--envs", "HalfCheetah-v5", "--seeds", "0",
          "--timesteps", "4096", "--labels", "10", "12", "--eval-episodes", "1", "--jobs", "2", "--out", str(out),
          "--prefrl-flags", "--reward-norm-data initial --update-every 2048"],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, env={**os.environ, "SB3_LOGDIR": str(sb3_default_log)})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not sb3_default_log.exists()  # no arm leaves an empty SB3 log folder behind
     results = json.loads((out / "results.json").read_text())
     assert sorted((r["arm"], r["labels"]) for r in results) == [("prefrl", 10), ("prefrl", 12), ("true_reward", 10)]
     for r in results:
         assert r["steps_per_s"] > 0 and r["wall_s"] > 0
         assert isinstance(r["return_mean"], float) and isinstance(r["return_sampled_mean"], float)
     table = (out / "results.md").read_text()
-    assert "| prefrl-10 |" in table and "| prefrl-12 |" in table  # one row per budget
+    flags = "(--reward-norm-data initial --update-every 2048)"
+    assert f"| prefrl-10 {flags} |" in table and f"| prefrl-12 {flags} |" in table  # one row per budget
     assert "return / true-reward" in table and "steps/s / true-reward" in table
     assert "![curves](curves.png)" in table and (out / "curves.png").stat().st_size > 10_000
     configs = [json.loads(p.read_text()) for p in out.glob("*prefrl-1*/*/config.json")]
     assert len(configs) == 2  # the extra flags reached both prefrl runs
     assert all(c["reward_norm_data"] == "initial" and c["update_every"] == 2048 for c in configs)
+
+
+def _arm_run(arm, seed, ret, flags="", steps_per_s=1000.0):
+    return {"env": "prefrl/Hopper-v0", "seed": seed, "arm": arm, "timesteps": 1000, "labels": 700,
+            "eval_episodes": 1, "out": "/nonexistent", "prefrl_flags": flags, "wall_s": 1.0,
+            "steps_per_s": steps_per_s, "return_mean": ret, "return_std": 0.0, "return_sampled_mean": ret}
+
+
+def test_bench_mujoco_merges_runs_and_takes_ratios_over_shared_seeds(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps([_arm_run("true_reward", s, r) for s, r in [(0, 100.0), (1, 300.0), (2, 1000.0)]]))
+    second.write_text(json.dumps([_arm_run("prefrl", 0, 100.0, "--reward-inputs obs", 900.0),
+                                  _arm_run("prefrl", 1, 200.0, "--reward-inputs obs", 900.0),
+                                  _arm_run("prefrl", 0, 50.0),
+                                  _arm_run("true_reward", 0, 7.0)]))  # seed 0 is in the first file already
+    out = tmp_path / "merged"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--merge", str(first),
+                           str(second), "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "true_reward seed 0 is in more than one file" in proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert len(results) == 6 and sum(r["return_mean"] == 7.0 for r in results) == 0
+    table = (out / "results.md").read_text()
+    # obs variant: seeds 0-1 only, (100 + 200) / (100 + 300) = 0.75x, not over all three true-reward seeds
+    assert "| prefrl/Hopper-v0 | prefrl-700 (--reward-inputs obs) | 2 | 0.75x | 0.75x | 0.90x |" in table
+    assert "| prefrl/Hopper-v0 | prefrl-700 | 1 | 0.50x | 0.50x | 1.00x |" in table  # the default, seed 0
+    assert "| prefrl/Hopper-v0 | true_reward | 3 | 467 ± " in table
+
+
+def test_bench_mujoco_merge_rejects_missing_and_foreign_files(tmp_path):
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"not": "a list"}))
+    for path, message in [(tmp_path / "missing.json", "no file"), (foreign, "is not a bench_mujoco results.json")]:
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--merge", str(path),
+                               "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and message in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_bench_mujoco_rejects_bad_prefrl_flags():
