@@ -69,6 +69,29 @@ def test_bench_mujoco_merge_rejects_missing_and_foreign_files(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_probe_reward_scores_policies_with_a_runs_reward_model(tmp_path):
+    train = subprocess.run([sys.executable, "-m", "prefrl.cli", "train", "--env", "prefrl/Hopper-v0",
+                            "--timesteps", "4096", "--labels", "12", "--update-every", "2048", "--runs-dir",
+                            str(tmp_path), "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr[-3000:]
+    run = next(tmp_path.glob("prefrl-Hopper-v0__*"))
+    probe = [sys.executable, str(ROOT / "scripts" / "probe_reward.py"), str(run), "--steps", "60"]
+    proc = subprocess.run(probe + ["--policies", str(run / "checkpoint")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| ") and "per step" not in line]
+    assert [r[1].strip() for r in rows] == ["random actions", "this run's policy", str(run / "checkpoint")]
+    true, learned = ([float(r[i]) for r in rows] for i in (2, 3))
+    assert true[1] == true[2] and learned[1] == learned[2]  # the same policy, seed and steps score the same
+    assert true[0] != true[1] and "orders these policies" in proc.stdout
+    for args, message in [(["--steps", "0"], "--steps must be positive"),
+                          (["--policies", str(tmp_path)], "holds no policy.zip")]:
+        bad = subprocess.run(probe + args, capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    bad = subprocess.run(probe[:2] + [str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "has no config.json" in bad.stderr
+
+
 def test_bench_mujoco_rejects_bad_prefrl_flags():
     for flags, message in [("--bogus 1", "unknown `prefrl train` flags --bogus"),
                            ("--seed 3", "--seed is set by the benchmark"),
