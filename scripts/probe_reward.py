@@ -109,13 +109,15 @@ def main() -> int:
             return 2
         rows.append((name, rewards.mean(), float(model.predict_reward(obs, acts).mean())))
     print(f"{config.env}, {args.steps} steps each; reward model of {args.run_dir}\n")
-    print("| policy | true reward per step | learned reward per step |\n|---|---:|---:|")
-    for name, true, learned in rows:
-        print(f"| {name} | {true:+.3f} | {learned:+.3f} |")
-    by_true = [name for name, *_ in sorted(rows, key=lambda r: r[1])]
-    by_learned = [name for name, *_ in sorted(rows, key=lambda r: r[2])]
-    print("\nThe learned reward orders these policies " + ("as the true reward does." if by_true == by_learned
-          else f"differently from the true reward (best: {by_learned[-1]}; truly best: {by_true[-1]})."))
+    print("| # | policy | true reward per step | learned reward per step |\n|---:|---|---:|---:|")
+    for i, (name, true, learned) in enumerate(rows, 1):
+        print(f"| {i} | {name} | {true:+.3f} | {learned:+.3f} |")
+    def order(column: int) -> str:
+        return " > ".join(f"#{i}" for i in sorted(range(1, len(rows) + 1), key=lambda i: -rows[i - 1][column]))
+    by_true, by_learned = order(1), order(2)
+    verdict = (f"as the true reward does ({by_true})." if by_true == by_learned
+               else f"differently from the true reward: {by_learned}, against {by_true}.")
+    print(f"\nThe learned reward orders these policies {verdict}")
     return 0
 
 

@@ -80,8 +80,8 @@ def test_probe_reward_scores_policies_with_a_runs_reward_model(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| ") and "per step" not in line]
-    assert [r[1].strip() for r in rows] == ["random actions", "this run's policy", str(run / "checkpoint")]
-    true, learned = ([float(r[i]) for r in rows] for i in (2, 3))
+    assert [r[2].strip() for r in rows] == ["random actions", "this run's policy", str(run / "checkpoint")]
+    true, learned = ([float(r[i]) for r in rows] for i in (3, 4))
     assert true[1] == true[2] and learned[1] == learned[2]  # the same policy, seed and steps score the same
     assert true[0] != true[1] and "orders these policies" in proc.stdout
     for args, message in [(["--steps", "0"], "--steps must be positive"),
