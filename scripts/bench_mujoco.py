@@ -142,6 +142,13 @@ def arm_dir(result: dict) -> Path:
     return Path(result["out"]) / f"{result['env']}__{arm_name(result)}__{result['seed']}"
 
 
+def variant(result: dict) -> str:
+    """An arm-run's row name in the tables: its arm name, with the extra flags the prefrl arm ran
+    with, so that variants merged from several invocations stay apart."""
+    flags = result.get("prefrl_flags", "") if result["arm"] == "prefrl" else ""
+    return f"{arm_name(result)} ({flags})" if flags else arm_name(result)
+
+
 def curve(result: dict) -> np.ndarray:
     """(env steps, mean true return of the training episodes) over an arm-run; empty for the
     imitation arm, which logs no curve."""
@@ -153,7 +160,18 @@ def curve(result: dict) -> np.ndarray:
     return read_curve(runs[-1], "charts/env_steps", "charts/true_return") if runs else np.empty((0, 2))
 
 
-ARM_COLOURS = {"true_reward": "tab:blue", "prefrl": "tab:orange", "imitation": "tab:green"}
+ARM_PALETTES = {"true_reward": ["tab:blue"], "imitation": ["tab:green", "tab:olive"],
+                "prefrl": ["tab:orange", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:cyan"]}
+
+
+def variant_colours(results: list[dict]) -> dict[str, str]:
+    """A colour per table row name: blue for the true reward, greens for imitation, warm colours
+    for the prefrl variants (budgets and flags), each kept the same across panels."""
+    colours: dict[str, str] = {}
+    for arm, palette in ARM_PALETTES.items():
+        names = sorted({variant(r) for r in results if r["arm"] == arm})
+        colours.update({name: palette[i % len(palette)] for i, name in enumerate(names)})
+    return colours
 
 
 def plot_curves(results: list[dict], path: Path) -> Path:
@@ -166,14 +184,13 @@ def plot_curves(results: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     envs = sorted({r["env"] for r in results})
+    colours = variant_colours(results)
     fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 4.5), squeeze=False)
     for ax, env in zip(axes[0], envs):
         shown = set()
-        for r in sorted((r for r in results if r["env"] == env), key=lambda r: (arm_name(r), r["seed"])):
-            name = arm_name(r)
-            colour = ARM_COLOURS.get(r["arm"], "tab:grey")
-            if name in ("prefrl-1400", "imitation-1400"):
-                colour = {"prefrl": "tab:red", "imitation": "tab:olive"}[r["arm"]]
+        for r in sorted((r for r in results if r["env"] == env), key=lambda r: (variant(r), r["seed"])):
+            name = variant(r)
+            colour = colours.get(name, "tab:grey")
             label = None if name in shown else name
             shown.add(name)
             pts = curve(r)
@@ -184,7 +201,7 @@ def plot_curves(results: list[dict], path: Path) -> Path:
             ax.plot([r["timesteps"]], [r["return_mean"]], marker="o", color=colour, ls="", label=label)
         ax.set(title=env, xlabel="env steps", ylabel="true episode return")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.suptitle("lines: training episodes (sampled actions); dots: final evaluation (deterministic)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -203,13 +220,6 @@ def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: P
             (out / "results.json").write_text(json.dumps(results, indent=2))
             print(describe(r), flush=True)
     return results
-
-
-def variant(result: dict) -> str:
-    """An arm-run's row name in the tables: its arm name, with the extra flags the prefrl arm ran
-    with, so that variants merged from several invocations stay apart."""
-    flags = result.get("prefrl_flags", "") if result["arm"] == "prefrl" else ""
-    return f"{arm_name(result)} ({flags})" if flags else arm_name(result)
 
 
 def ratio_cells(arm: list[dict], other: list[dict]) -> list[str]:
