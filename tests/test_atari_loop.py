@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 
 from prefrl.config import TrainConfig
 from prefrl.preferences import PreferenceStore
@@ -58,6 +59,7 @@ def test_a_rollout_labelled_at_its_end_gets_the_models_rewards_and_fresh_advanta
             seen.update(obs=buf.observations.copy(), rewards=buf.rewards.copy(),
                         adv=buf.advantages.copy(), values=buf.values.copy(), returns=buf.returns.copy())
 
+    agent.set_logger(Logger(folder=None, output_formats=[]))  # no SB3 default log folder in /tmp
     agent.learn(32, callback=Capture())
     expected = model.predict_reward(np.moveaxis(seen["obs"], 2, -1).reshape(-1, 84, 84, 4)).reshape(16, 2)
     np.testing.assert_allclose(seen["rewards"], expected, rtol=1e-6)
