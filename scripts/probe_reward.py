@@ -44,20 +44,14 @@ def play(env_id: str, checkpoint: Path | None, steps: int, seed: int) -> tuple[n
     """(obs, actions, true rewards) of `steps` steps of the policy in `checkpoint` (policy.zip and
     vecnormalize.pkl), or of uniformly random actions when None. Observations are the env's own,
     unnormalised, as the reward model sees them."""
-    from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
 
+    from prefrl.rl.evaluation import load_frozen_policy
     from prefrl_envs import make_task
 
     venv = make_vec_env(lambda: make_task(env_id), n_envs=1, seed=seed)
     venv.action_space.seed(seed)
-    env = venv
-    agent = None
-    if checkpoint is not None:
-        env = VecNormalize.load(str(checkpoint / "vecnormalize.pkl"), venv)
-        env.training, env.norm_reward = False, False
-        agent = PPO.load(checkpoint / "policy.zip", device="cpu")
+    agent, env = load_frozen_policy(checkpoint, venv) if checkpoint is not None else (None, venv)
     obs, acts, rewards = [], [], []
     o = env.reset()
     for _ in range(steps):

@@ -28,6 +28,16 @@ def evaluate_run(run_dir: Path, n_episodes: int = 10, seed: int = 10_000,
                                config.algo, max_episode_steps)
 
 
+def load_frozen_policy(checkpoint: Path, venv, algo: str = "ppo"):
+    """The policy in `checkpoint/` (policy.zip) and `venv` wrapped in its saved observation
+    statistics (vecnormalize.pkl), frozen: nothing updates them, and rewards come through as the
+    env's own. Returns (agent, env)."""
+    env = VecNormalize.load(str(Path(checkpoint) / "vecnormalize.pkl"), venv)
+    env.training = False
+    env.norm_reward = False
+    return ALGOS[algo].load(Path(checkpoint) / "policy.zip", device="cpu"), env
+
+
 MAX_VIDEO_FPS = 60
 """Videos of fast-stepping tasks (Hopper: 125 steps/s) keep every k-th frame to stay under this."""
 
@@ -57,10 +67,7 @@ def evaluate_checkpoint(checkpoint: Path, env_id: str, n_episodes: int = 10, see
     atari = is_atari(venv.envs[0])
     if deterministic is None:
         deterministic = not atari
-    env = VecNormalize.load(str(checkpoint / "vecnormalize.pkl"), venv)
-    env.training = False
-    env.norm_reward = False
-    agent = ALGOS[algo].load(checkpoint / "policy.zip", device="cpu")
+    agent, env = load_frozen_policy(checkpoint, venv, algo)
     returns: list[float] = []
     obs = env.reset()
     total, steps, episode_steps = 0.0, 0, 0
