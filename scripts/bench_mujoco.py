@@ -46,17 +46,18 @@ IMITATION_PYTHON = ROOT / ".venv-imitation" / "bin" / "python"
 IMITATION_TASKS = {f"prefrl/{t}-v0": t for t in ("HalfCheetah", "Hopper", "Walker2d", "Swimmer")}
 
 
-def imitation_ppo_json(env_id: str) -> str:
-    """Our PPO row for the task, in the form scripts/imitation_arm.py takes."""
+def ppo_row(env_id: str) -> dict:
+    """Our PPO row for the task as plain values: what scripts/imitation_arm.py takes (as JSON), and
+    what each result records, so runs made with different rows are never merged into one table."""
     from prefrl.rl.hyperparams import ppo_hyperparams
 
     hp = ppo_hyperparams(env_id)
     kwargs = hp.ppo_kwargs()
     policy = kwargs.pop("policy_kwargs")
-    return json.dumps(kwargs | {
+    return kwargs | {
         "n_envs": hp.n_envs, "normalize_obs": hp.normalize_obs, "normalize_reward": hp.normalize_reward,
         "log_std_init": policy.get("log_std_init", 0.0), "ortho_init": policy.get("ortho_init", True),
-        "activation": policy.get("activation_fn").__name__.lower() if "activation_fn" in policy else "tanh"})
+        "activation": policy.get("activation_fn").__name__.lower() if "activation_fn" in policy else "tanh"}
 
 
 def run_imitation(job: dict, out: Path) -> dict:
@@ -67,7 +68,7 @@ def run_imitation(job: dict, out: Path) -> dict:
     cmd = [str(IMITATION_PYTHON), str(ROOT / "scripts" / "imitation_arm.py"), "--task", IMITATION_TASKS[job["env"]],
            "--timesteps", str(job["timesteps"]), "--labels", str(job["labels"]), "--seed", str(job["seed"]),
            "--segment-length", str(prefrl_envs.task_info(job["env"]).default_segment_length),
-           "--ppo-json", imitation_ppo_json(job["env"]), "--eval-episodes", str(job["eval_episodes"]),
+           "--ppo-json", json.dumps(job["ppo"]), "--eval-episodes", str(job["eval_episodes"]),
            "--out", str(result)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -84,6 +85,7 @@ def run_arm(job: dict) -> dict:
     from prefrl.rl.training import train
 
     out = Path(job["out"]) / f"{job['env']}__{arm_name(job)}__{job['seed']}"
+    job = job | {"ppo": ppo_row(job["env"])}
     if job["arm"] == "imitation":
         return run_imitation(job, out)
     started = time.time()
@@ -291,7 +293,24 @@ def merge_results(paths: list[Path]) -> list[dict]:
                       f"file; keeping the first, dropping the one in {path}", file=sys.stderr)
                 continue
             merged[key] = r
+    check_one_ppo_row(merged.values())
     return list(merged.values())
+
+
+def check_one_ppo_row(results) -> None:
+    """Raise ValueError if two arm-runs of one env record different PPO rows (say one made before a
+    change to the hyperparameter table): their ratios would compare different agents. Results
+    from before rows were recorded carry none and are not checked."""
+    rows: dict[str, dict] = {}
+    for r in results:
+        if "ppo" not in r:
+            continue
+        first = rows.setdefault(r["env"], r["ppo"])
+        if r["ppo"] != first:
+            diff = ", ".join(f"{k} {first.get(k)} vs {r['ppo'].get(k)}"
+                             for k in sorted(first.keys() | r["ppo"].keys()) if first.get(k) != r["ppo"].get(k))
+            raise ValueError(f"--merge: {r['env']} runs were made with different PPO rows ({diff}); "
+                             f"merge only runs of one row")
 
 
 def main() -> int:

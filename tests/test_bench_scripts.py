@@ -21,6 +21,7 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     assert sorted((r["arm"], r["labels"]) for r in results) == [("prefrl", 10), ("prefrl", 12), ("true_reward", 10)]
     for r in results:
         assert r["steps_per_s"] > 0 and r["wall_s"] > 0
+        assert r["ppo"]["n_envs"] == 8 and r["ppo"]["gamma"] == 0.98  # the row each arm ran with
         assert isinstance(r["return_mean"], float) and isinstance(r["return_sampled_mean"], float)
     table = (out / "results.md").read_text()
     flags = "(--reward-norm-data initial --update-every 2048)"
@@ -67,6 +68,25 @@ def test_bench_mujoco_merge_rejects_missing_and_foreign_files(tmp_path):
                                "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and message in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bench_mujoco_merge_refuses_runs_of_different_ppo_rows(tmp_path):
+    row = {"n_envs": 8, "gamma": 0.99, "log_std_init": -1.0}
+    old, new, unrecorded = tmp_path / "old.json", tmp_path / "new.json", tmp_path / "unrecorded.json"
+    old.write_text(json.dumps([_arm_run("true_reward", 0, 100.0) | {"ppo": row}]))
+    new.write_text(json.dumps([_arm_run("prefrl", 0, 90.0) | {"ppo": row | {"log_std_init": 0.0}}]))
+    unrecorded.write_text(json.dumps([_arm_run("prefrl", 1, 80.0)]))  # from before rows were recorded
+
+    def merge(*paths):
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--merge",
+                               *map(str, paths), "--out", str(tmp_path / "out")],
+                              capture_output=True, text=True, timeout=120)
+
+    proc = merge(old, new)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "prefrl/Hopper-v0 runs were made with different PPO rows (log_std_init -1.0 vs 0.0)" in proc.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+    assert merge(old, unrecorded).returncode == 0
 
 
 def test_probe_reward_scores_policies_with_a_runs_reward_model(tmp_path):

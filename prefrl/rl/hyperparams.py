@@ -64,6 +64,13 @@ def _zoo(gamma: float, gae_lambda: float, clip_range: float, ent_coef: float, lo
 # Hopper-v3, Walker2d-v3, Reacher-v2, InvertedPendulum-v3, InvertedDoublePendulum-v3; Ant-v3 and
 # Swimmer-v3 use its defaults, Swimmer with gamma 0.9999). Entropy bonuses rounded.
 #
+# Initial log-std: the zoo's HalfCheetah and Hopper rows use -2; both keep DEFAULT_PPO's -1 here.
+# Its Walker2d row sets none (SB3's 0); Walker2d keeps -1 too. Measured with bench_mujoco.py,
+# prefrl/Walker2d-v0, 1M steps, seeds 0-2, prefrl at 700 labels with `--reward-norm-data initial`
+# (BENCHMARKS.md, session 8): log-std 0 gave the true-reward arm 1,063 and prefrl 0.03x of it;
+# -1 gives 816 and 0.61x; -2 gave -186 and 20 (neither arm learns to walk). -1 is the choice
+# that lets the learned reward work, not the true-reward arm's best.
+#
 #   task                    gamma   lambda  clip  ent_coef  log_std_init
 _TASK_ROWS = {
     "HalfCheetah":           (0.98,   0.92,  0.2,  0.0,      -1.0),  # DEFAULT_PPO (clip 0.1 in zoo)
