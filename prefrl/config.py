@@ -47,6 +47,10 @@ class TrainConfig:
     reward_inputs: str = opt(
         "obs_act", "What the MuJoCo reward model sees: observation and action (the paper's r(o, a)) "
         "or the observation only (what a person watching a clip sees).", choices=["obs_act", "obs"])
+    reward_precision: str = opt(
+        "auto", "Arithmetic of the Atari CNN reward model's conv layers: bfloat16 trains about 1.5x "
+        "faster on CPUs that compute it natively (AVX-512 BF16 or AMX); auto picks it there, else float32.",
+        choices=["auto", "float32", "bfloat16"])
     initial_label_fraction: float | None = opt(
         None, "Share of the budget asked about the random initial policy before RL starts; "
         "default 0.25, Atari 500 labels (or 0.25 of a smaller budget).")
@@ -105,6 +109,8 @@ class TrainConfig:
             raise ConfigError(f"--reward-norm-data must be recent or initial, got {self.reward_norm_data!r}")
         if self.reward_inputs not in ("obs_act", "obs"):
             raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")
+        if self.reward_precision not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"--reward-precision must be auto, float32 or bfloat16, got {self.reward_precision!r}")
         if self.algo not in ("ppo", "a2c"):
             raise ConfigError(f"--algo must be ppo or a2c, got {self.algo!r}")
         if self.segment_buffer is not None and self.segment_buffer < 2:

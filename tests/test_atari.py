@@ -153,11 +153,29 @@ def test_memory_caps_hold_on_a_long_stream():
             a, b = rng.choice(ids, 2, replace=False)
             data.add([(buffer.get(a), buffer.get(b))], [Answer.LEFT])
     assert buffer.next_id == 2 * 2500 // 25 and len(buffer) == 16 and buffer.nbytes == size
-    assert len(data) == 10 and len(data._segments) <= 20
-    assert all(seg.render_states.size == 0 for seg in data._segments.values())
+    assert len(data) == 10 and data.n_segments <= 20
     obs = data.tensors()["seg_obs"]
     assert tuple(obs.shape[1:]) == (25, 84, 84, 4)
-    assert obs.untyped_storage().nbytes() == len(data._segments) * 28 * 84 * 84  # distinct frames only
+    # one preallocated row of distinct frames per segment the FIFO can hold, reused, never grown
+    assert obs.untyped_storage().nbytes() <= (2 * 10 + 2) * 28 * 84 * 84 and data._obs.shape[0] == 2 * 10 + 2
+
+
+def test_label_fifo_reuses_the_rows_of_forgotten_segments_for_new_frames():
+    buffer = SegmentBuffer(64, 25, (84, 84, 4), np.uint8, 1, 0, np.uint8, frame_stack=4)
+    collector = SegmentCollector(buffer, 1)
+    for obs in _stream_segments(64 * 25, n_envs=1):
+        collector.observe(obs, np.zeros(1), np.zeros(1), np.zeros(1, bool), None)
+    data = PreferenceDataset(2, np.random.default_rng(0), max_size=3)
+    segs = [buffer.get(i) for i in range(64)]
+    pairs = [(segs[2 * i], segs[2 * i + 1]) for i in range(32)]
+    for pair in pairs:  # one label at a time, as a run asks them
+        data.add([pair], [Answer.RIGHT])
+    t = data.tensors()
+    assert len(data) == 3 and data.n_segments == 6
+    assert data._obs.shape == (2 * 3 + 2, 28, 84, 84)  # never grown: freed rows took the new frames
+    for (left, right), a, b in zip(pairs[-3:], t["left"].tolist(), t["right"].tolist()):
+        np.testing.assert_array_equal(t["seg_obs"][a].numpy(), left.obs)
+        np.testing.assert_array_equal(t["seg_obs"][b].numpy(), right.obs)
 
 
 def test_many_pixel_segments_are_scored_in_bounded_chunks():

@@ -18,7 +18,7 @@ from prefrl.render.clips import SegmentClipRenderer
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import label_rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
-from prefrl.rl.training import plan_run
+from prefrl.rl.training import make_reward_model, plan_run
 from prefrl.segments import SegmentBuffer, SegmentCollector
 
 
@@ -32,6 +32,9 @@ def test_atari_runs_take_the_papers_atari_defaults():
     assert small.schedule.initial_labels == 25  # a quarter of a budget under 2,000
     a2c = plan_run(TrainConfig(env="prefrl/Breakout-v0", labels=100, timesteps=100_000, algo="a2c"))
     assert a2c.ppo.algo == "a2c" and a2c.ppo.n_envs == 16
+    assert make_reward_model(plan).precision in ("float32", "bfloat16")  # auto: what the CPU computes natively
+    exact = plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000, reward_precision="float32"))
+    assert make_reward_model(exact).precision == "float32"
     mujoco = plan_run(TrainConfig(env="HalfCheetah-v5", labels=100, timesteps=100_000))
     assert mujoco.kind == "mujoco" and mujoco.schedule.initial_labels == 25 and mujoco.label_buffer is None
 

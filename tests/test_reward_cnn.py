@@ -56,3 +56,51 @@ def test_l2_covers_each_members_conv_stack_and_head():
         model.convs[1][0].weight.mul_(2.0)  # member 1's first conv layer only
     grown = model.member_weight_norms()
     assert grown[1] > norms[1] and torch.equal(grown[[0, 2]], norms[[0, 2]])
+
+
+def _with_running_statistics(model: CNNRewardEnsemble, rng) -> CNNRewardEnsemble:
+    """Batch-norm running statistics away from their (0, 1) start, so folding them matters."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model.raw(torch.as_tensor(frames(rng, 16)))
+    return model.eval()
+
+
+def test_eval_mode_folds_batch_norm_into_the_convolutions_without_changing_the_function():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(3)
+    model = _with_running_statistics(CNNRewardEnsemble(n_members=2, precision="float32"), rng)
+    x = torch.as_tensor(frames(rng, 6))
+    pixels = x.permute(0, 3, 1, 2).float() / 255.0
+    with torch.no_grad():  # the modules' own eval forward: batch norm, leaky ReLU, dropout as identity
+        unfolded = model.head(torch.stack([conv(pixels).flatten(1) for conv in model.convs])).squeeze(-1)
+        torch.testing.assert_close(model.raw(x), unfolded, rtol=1e-4, atol=1e-6)
+
+
+def test_bfloat16_conv_stacks_track_float32_and_train():
+    rng = np.random.default_rng(4)
+    torch.manual_seed(0)
+    exact = _with_running_statistics(CNNRewardEnsemble(n_members=2, precision="float32"), rng)
+    fast = CNNRewardEnsemble(n_members=2, precision="bfloat16")
+    fast.load_state_dict(exact.state_dict())
+    fast.eval()
+    x = torch.as_tensor(frames(rng, 32))
+    with torch.no_grad():
+        a, b = exact.raw(x), fast.raw(x)
+    assert b.dtype == torch.float32
+    assert torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1] > 0.99
+    fast.train()
+    fast.raw(x).pow(2).mean().backward()
+    grads = [p.grad for p in fast.parameters()]
+    assert all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
+
+
+def test_precision_is_checked_and_auto_resolves():
+    assert CNNRewardEnsemble(n_members=1, precision="auto").precision in ("float32", "bfloat16")
+    try:
+        CNNRewardEnsemble(n_members=1, precision="half")
+    except ValueError as exc:
+        assert "precision" in str(exc)
+    else:
+        raise AssertionError("an unknown precision was accepted")

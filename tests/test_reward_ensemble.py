@@ -146,9 +146,13 @@ def test_dataset_fifo_keeps_most_recent_labels_only():
     assert len(data) == 10
     t = data.tensors()
     assert t["seg_obs"].shape[0] <= 20
-    kept = {(p[0].id, p[1].id) for p in pairs[-10:]}
-    ids = list(data._segments)
-    assert {(ids[a], ids[b]) for a, b in zip(t["left"].tolist(), t["right"].tolist())} == kept
+    kept = pairs[-10:]
+    # each kept label points at rows holding its own segments' observations and actions
+    for (left, right), a, b in zip(kept, t["left"].tolist(), t["right"].tolist()):
+        np.testing.assert_array_equal(t["seg_obs"][a].numpy(), left.obs)
+        np.testing.assert_array_equal(t["seg_obs"][b].numpy(), right.obs)
+        np.testing.assert_array_equal(t["seg_acts"][b].numpy(), right.acts.astype(np.float32))
+    assert data.n_segments == len({s.id for pair in kept for s in pair})
 
 
 def test_predicted_reward_averages_the_independently_normalised_members():
@@ -178,3 +182,16 @@ def test_observation_only_model_ignores_actions():
     assert torch.equal(torch_r(acts), torch_r(other))
     np.testing.assert_array_equal(model.predict_reward(obs, acts), model.predict_reward(obs, other))
     assert segment_returns(model, torch.zeros(6, L, OBS), torch.randn(6, L, ACT)).shape == (3, 6)
+
+
+def test_unbounded_dataset_grows_its_rows_and_keeps_every_segment():
+    rng = np.random.default_rng(3)
+    segs = random_segments(rng, 700)  # more than the first allocation of rows
+    pairs = [(segs[i], segs[i + 1]) for i in range(0, 700, 2)]
+    data = PreferenceDataset(2, rng)
+    data.add(pairs, SyntheticOracle().answer(pairs))
+    t = data.tensors()
+    assert len(data) == 350 and data.n_segments == 700
+    for (left, right), a, b in zip(pairs, t["left"].tolist(), t["right"].tolist()):
+        np.testing.assert_array_equal(t["seg_obs"][a].numpy(), left.obs)
+        np.testing.assert_array_equal(t["seg_obs"][b].numpy(), right.obs)

@@ -5,6 +5,11 @@ leaky ReLU, dropout 0.5) -> FC 64 -> scalar. Each member's conv stack runs on it
 last): on CPU that is about twice as fast as one grouped convolution over the whole ensemble. The
 FC heads of all members run as one batched matmul. Actions are not an input: the paper's Atari
 predictor sees the frames only.
+
+Speed on CPU, where these nets cost about as much per frame as the agent's own policy: in eval mode
+(scoring rollouts, queries, normalisation) batch norm is folded into the convolutions and dropout
+skipped, which halves the cost; with `precision="bfloat16"` (`auto` where the CPU has native
+bfloat16) the conv stacks run under autocast, training steps about 1.5x faster.
 """
 
 from __future__ import annotations
@@ -16,6 +21,17 @@ import torch
 from torch import nn
 
 from prefrl.reward.ensemble import EnsembleLinear, blend_output_stats, chunk_slices, linear_weight_norms
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+"""`auto`: bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX), else float32."""
+
+
+def resolve_precision(precision: str) -> str:
+    if precision != "auto":
+        return precision
+    caps = torch.cpu.get_capabilities()
+    return "bfloat16" if caps.get("avx512_bf16") or caps.get("amx_bf16") else "float32"
+
 
 CONV_LAYERS: Sequence[tuple[int, int]] = ((7, 3), (5, 2), (3, 1), (3, 1))
 """(kernel, stride) of the paper's four conv layers."""
@@ -31,8 +47,14 @@ class CNNRewardEnsemble(nn.Module):
         dropout: float = 0.5,
         negative_slope: float = 0.01,
         reward_std: float = 0.05,
+        precision: str = "float32",
     ) -> None:
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.precision = resolve_precision(precision)
+        """"float32", or "bfloat16" for the conv stacks (autocast; on CPUs with native bfloat16
+        support about 1.5x faster to train)."""
         if n_members < 1:
             raise ValueError(f"an ensemble needs at least one member, got {n_members}")
         self.n_members = n_members
@@ -60,15 +82,28 @@ class CNNRewardEnsemble(nn.Module):
 
     def raw(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
         """Unnormalised rewards, (M, B). Frames (B, H, W, C) are shared by all members; frames with
-        a leading member axis (M, B, H, W, C) give each member its own batch."""
+        a leading member axis (M, B, H, W, C) give each member its own batch. In eval mode each
+        member's batch norm is folded into its convolution and dropout skipped (`conv_eval`): the
+        same function at half the cost."""
         per_member = obs.dim() == 5
-        # (B, H, W, C) uint8 is already channels-last memory for a (B, C, H, W) tensor
-        shared = None if per_member else obs.permute(0, 3, 1, 2).float().div_(255.0)
+        dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32  # pixels 0-255 are exact in both
+
+        def pixels(frames: torch.Tensor) -> torch.Tensor:
+            # (B, H, W, C) uint8 is already channels-last memory for a (B, C, H, W) tensor; the
+            # scaling to [0, 1] happens in the first convolution's weights (`PIXEL_SCALE`)
+            return frames.permute(0, 3, 1, 2).to(dtype)
+
+        shared = None if per_member else pixels(obs)
+        run = conv_train if self.training else conv_eval
         features = []
-        for m, conv in enumerate(self.convs):
-            x = obs[m].permute(0, 3, 1, 2).float().div_(255.0) if per_member else shared
-            features.append(conv(x).flatten(1))  # (B, F*h*w)
-        return self.head(torch.stack(features)).squeeze(-1)  # (M, B)
+        with self.autocast():
+            for m, conv in enumerate(self.convs):
+                features.append(run(conv, pixels(obs[m]) if per_member else shared).flatten(1))  # (B, F*h*w)
+        return self.head(torch.stack(features).float()).squeeze(-1)  # (M, B)
+
+    def autocast(self) -> torch.autocast:
+        """The conv stacks run in bfloat16 when `precision` says so (the head stays float32)."""
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
 
     def member_weight_norms(self) -> torch.Tensor:
         """Squared weight norm per member (M,): its conv stack and its FC head, for the trainer's L2."""
@@ -100,3 +135,28 @@ class CNNRewardEnsemble(nn.Module):
         raw = torch.cat([self.raw(torch.as_tensor(obs[sl])) for sl in chunk_slices(len(obs), obs[0].nbytes)], dim=1)
         blend_output_stats(self, raw, momentum)
         self.train(was_training)
+
+
+PIXEL_SCALE = 1.0 / 255.0
+"""Frames enter the conv stacks as 0-255 values; the first convolution's weights carry the scaling
+to [0, 1] (the same function as scaling the pixels, without a pass over every pixel)."""
+
+
+def conv_train(stack: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """A conv stack's training-mode output on 0-255 pixels."""
+    first = stack[0]
+    return stack[1:](nn.functional.conv2d(x, first.weight * PIXEL_SCALE, first.bias, first.stride))
+
+
+def conv_eval(stack: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """A conv stack's eval-mode output on 0-255 pixels, with each batch norm folded into the
+    convolution before it (running statistics) and dropout left out: convolution and leaky ReLU."""
+    layers = list(stack)
+    for i in range(0, len(layers), 4):
+        conv, norm, act = layers[i], layers[i + 1], layers[i + 2]
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        weight = conv.weight * (scale * (PIXEL_SCALE if i == 0 else 1.0))[:, None, None, None]
+        bias = (conv.bias - norm.running_mean) * scale + norm.bias
+        x = nn.functional.conv2d(x, weight.contiguous(memory_format=torch.channels_last), bias, conv.stride)
+        x = nn.functional.leaky_relu(x, act.negative_slope)
+    return x

@@ -4,19 +4,22 @@ Bootstrap: each member sees every comparison a Poisson(1) number of times, drawn
 comparison arrives. That is the online form of resampling |D| items from D with replacement: it
 stays stable as D grows, and the comparisons a member never sees (weight 0, a fraction 1/e) are
 exactly the paper's 1/e held out for that member's validation.
+
+The labelled segments' observations and actions live in one preallocated array each, a row per
+segment (stacked pixel frames as their distinct frames), rows freed by the FIFO reused. Training
+reads them through zero-copy tensors, so a full Atari label buffer is held once, not twice.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections import OrderedDict
+import heapq
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from prefrl.preferences import Answer, Comparison, PreferenceStore
-from prefrl.segments import Segment, is_stacked_view, pack_stacked, stacked_view
+from prefrl.segments import Segment, is_frame_stack, pack_stacked, stacked_view
 
 
 class PreferenceDataset:
@@ -32,7 +35,16 @@ class PreferenceDataset:
         self.n_members = n_members
         self.rng = rng
         self.max_size = max_size
-        self._segments: OrderedDict[int, Segment] = OrderedDict()
+        self._rows: dict[int, int] = {}
+        """Segment id -> its row in `_obs` / `_acts`."""
+        self._refs: dict[int, int] = {}
+        """Segment id -> how many kept labels use it."""
+        self._free: list[int] = []
+        """Rows not in use (a heap: the lowest is reused first, so touched memory stays compact)."""
+        self._obs: np.ndarray | None = None
+        self._acts: np.ndarray | None = None
+        self._stack = 0
+        """k > 0: observations are stacks of k consecutive frames, stored as their distinct frames."""
         self._left: list[int] = []
         self._right: list[int] = []
         self._target: list[float] = []
@@ -42,6 +54,11 @@ class PreferenceDataset:
     def __len__(self) -> int:
         return len(self._target)
 
+    @property
+    def n_segments(self) -> int:
+        """Distinct segments the kept comparisons refer to."""
+        return len(self._rows)
+
     def add(self, pairs: Sequence[tuple[Segment, Segment]], answers: Sequence[Answer]) -> int:
         """Add labelled pairs; returns how many carried a label (not incomparable)."""
         added = 0
@@ -50,22 +67,46 @@ class PreferenceDataset:
             if target is None:
                 continue
             for seg in (left, right):
-                if seg.id not in self._segments:  # training needs no render states: keep it lean
-                    self._segments[seg.id] = dataclasses.replace(
-                        seg, render_states=np.empty((seg.length, 0), np.float32))
+                if seg.id not in self._rows:  # training needs no render states: only obs and actions
+                    self._store(seg)
+                self._refs[seg.id] = self._refs.get(seg.id, 0) + 1
             self._left.append(left.id)
             self._right.append(right.id)
             self._target.append(target)
             self._weights.append(self.rng.poisson(1.0, size=self.n_members).astype(np.float32))
             added += 1
-        if self.max_size is not None and len(self) > self.max_size:
-            drop = len(self) - self.max_size
-            del self._left[:drop], self._right[:drop], self._target[:drop], self._weights[:drop]
-            used = set(self._left) | set(self._right)
-            for sid in [s for s in self._segments if s not in used]:
-                del self._segments[sid]
+            if self.max_size is not None and len(self) > self.max_size:
+                self._drop_oldest()
         self._cache = None
         return added
+
+    def _drop_oldest(self) -> None:
+        """The FIFO: forget the oldest label, and free the rows of segments no label uses now."""
+        sides = (self._left.pop(0), self._right.pop(0))
+        del self._target[0], self._weights[0]
+        for sid in sides:
+            self._refs[sid] -= 1
+            if not self._refs[sid]:
+                del self._refs[sid]
+                heapq.heappush(self._free, self._rows.pop(sid))
+
+    def _store(self, seg: Segment) -> None:
+        if self._obs is None:
+            self._stack = seg.obs.shape[-1] if is_frame_stack(seg.obs) else 0
+            obs = pack_stacked(seg.obs) if self._stack else seg.obs
+            # Bounded: room for both sides of every kept label; rows are only touched when used.
+            rows = 2 * self.max_size + 2 if self.max_size is not None else 256
+            self._obs = np.empty((rows, *obs.shape), dtype=obs.dtype)
+            self._acts = np.empty((rows, *seg.acts.shape), dtype=np.float32)
+            self._free = list(range(rows))
+        if not self._free:  # only an unbounded label set grows
+            rows = len(self._obs)
+            self._obs, self._acts = _grown(self._obs), _grown(self._acts)
+            self._free = list(range(rows, 2 * rows))
+        row = heapq.heappop(self._free)
+        self._obs[row] = pack_stacked(seg.obs) if self._stack else seg.obs
+        self._acts[row] = seg.acts
+        self._rows[seg.id] = row
 
     @classmethod
     def from_store(
@@ -88,25 +129,26 @@ class PreferenceDataset:
         self.__dict__.update(fresh.__dict__)
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        """Stacked tensors: seg_obs (S, L, ...), seg_acts (S, L, A), left/right (N,) indices into
-        them, target (N,), weights (M, N)."""
+        """Tensors for training: seg_obs (S, L, ...), seg_acts (S, L, A), left/right (N,) indices into
+        them, target (N,), weights (M, N). seg_obs and seg_acts are views of the stored rows (some of
+        which are free: no label points at those)."""
         if self._cache is None:
-            row = {sid: i for i, sid in enumerate(self._segments)}
-            segs = list(self._segments.values())
+            used = max(self._rows.values()) + 1 if self._rows else 0
+            obs = self._obs[:used] if self._obs is not None else np.empty((0,))
             self._cache = {
-                "seg_obs": _stack_obs([s.obs for s in segs]),
-                "seg_acts": torch.as_tensor(np.stack([s.acts for s in segs]).astype(np.float32)),
-                "left": torch.as_tensor([row[i] for i in self._left], dtype=torch.long),
-                "right": torch.as_tensor([row[i] for i in self._right], dtype=torch.long),
+                "seg_obs": torch.as_tensor(stacked_view(obs, self._stack) if self._stack else obs),
+                "seg_acts": torch.as_tensor(self._acts[:used] if self._acts is not None else np.empty((0,))),
+                "left": torch.as_tensor([self._rows[i] for i in self._left], dtype=torch.long),
+                "right": torch.as_tensor([self._rows[i] for i in self._right], dtype=torch.long),
                 "target": torch.as_tensor(self._target, dtype=torch.float32),
-                "weights": torch.as_tensor(np.stack(self._weights, axis=1)),
+                "weights": torch.as_tensor(np.stack(self._weights, axis=1) if self._weights
+                                           else np.empty((self.n_members, 0), np.float32)),
             }
         return self._cache
 
 
-def _stack_obs(obs: list[np.ndarray]) -> torch.Tensor:
-    """(S, L, ...) observations. Stacked pixel frames are stacked as their distinct frames and
-    shown through a strided view, so the label set costs a quarter of the memory."""
-    if not is_stacked_view(obs[0]):
-        return torch.as_tensor(np.stack(obs))
-    return torch.as_tensor(stacked_view(np.stack([pack_stacked(o) for o in obs]), obs[0].shape[-1]))
+def _grown(rows: np.ndarray) -> np.ndarray:
+    """Twice the rows, the old ones copied (the new ones untouched, so not yet resident)."""
+    grown = np.empty((2 * len(rows), *rows.shape[1:]), dtype=rows.dtype)
+    grown[:len(rows)] = rows
+    return grown

@@ -136,7 +136,7 @@ def make_reward_model(plan: RunPlan) -> torch.nn.Module:
     over (observation, action) or the observation alone (`--reward-inputs`)."""
     n = plan.config.ensemble_size
     if plan.kind == "atari":
-        return CNNRewardEnsemble(n, frame_shape=plan.obs_shape)
+        return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision)
     return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
                              use_actions=plan.config.reward_inputs == "obs_act")
 
