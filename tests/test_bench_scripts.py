@@ -152,3 +152,17 @@ def test_segment_signal_plays_a_task_and_rejects_unknown_ones():
     assert "| 30 |" in proc.stdout and "too short" in proc.stdout
     bad = subprocess.run([sys.executable, script, "--task", "Humanoid"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown task 'Humanoid'" in bad.stderr
+
+
+def test_bench_reward_cnn_times_every_variant_and_rejects_bad_counts():
+    script = str(ROOT / "scripts" / "bench_reward_cnn.py")
+    proc = subprocess.run([sys.executable, script, "--members", "2", "--pairs", "1", "--segment-length", "2",
+                           "--score-frames", "4", "--repeats", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| plain") or line.startswith("| prefrl")]
+    assert rows[0].startswith("| plain float32 modules") and "| 1.00x |" in rows[0]
+    assert any(r.startswith("| prefrl, float32") for r in rows)
+    # every row has two positive times
+    assert all(float(r.split("|")[2]) > 0 and float(r.split("|")[4]) > 0 for r in rows)
+    bad = subprocess.run([sys.executable, script, "--repeats", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "must be positive" in bad.stderr
