@@ -86,5 +86,5 @@ def test_reload_into_a_label_fifo_keeps_the_latest_decided_labels_only(tmp_path)
                               "oracle")
         data = PreferenceDataset.from_store(store, 3, np.random.default_rng(0), max_size=2)
     assert len(data) == 2
-    assert sorted(data._segments) == [4, 5, 6, 7]  # comparisons 3 and 4; the incomparable 5th is no label
+    assert sorted(data._rows) == [4, 5, 6, 7]  # comparisons 3 and 4; the incomparable 5th is no label
     assert data.tensors()["target"].tolist() == [0.0, 0.5]
