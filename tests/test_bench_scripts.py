@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -89,12 +91,37 @@ def test_bench_mujoco_merge_refuses_runs_of_different_ppo_rows(tmp_path):
     assert merge(old, unrecorded).returncode == 0
 
 
-def test_probe_reward_scores_policies_with_a_runs_reward_model(tmp_path):
+@pytest.fixture(scope="module")
+def hopper_run(tmp_path_factory):
+    """A tiny finished Hopper run, shared by the scripts that read run folders."""
+    runs = tmp_path_factory.mktemp("runs")
     train = subprocess.run([sys.executable, "-m", "prefrl.cli", "train", "--env", "prefrl/Hopper-v0",
                             "--timesteps", "4096", "--labels", "12", "--update-every", "2048", "--runs-dir",
-                            str(tmp_path), "--no-progress"], capture_output=True, text=True, timeout=600)
+                            str(runs), "--no-progress"], capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr[-3000:]
-    run = next(tmp_path.glob("prefrl-Hopper-v0__*"))
+    return next(runs.glob("prefrl-Hopper-v0__*"))
+
+
+def test_reward_fit_curve_retrains_on_a_runs_labels_and_tests_on_held_out_ones(hopper_run, tmp_path):
+    script = [sys.executable, str(ROOT / "scripts" / "reward_fit_curve.py"), str(hopper_run)]
+    proc = subprocess.run(script + ["--steps", "0", "15", "--test-fraction", "0.25", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "9 training labels, 3 test labels" in proc.stdout
+    rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| ") and "steps" not in line]
+    assert [int(r[1]) for r in rows] == [0, 15]
+    assert all(0.0 <= float(r[i]) <= 1.0 for r in rows for i in (2, 3))
+    assert (tmp_path / "reward_fit_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for args, message in [(["--test-fraction", "1.5"], "--test-fraction within (0, 1)"),
+                          (["--test-fraction", "0.01"], "cannot be split")]:
+        bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    bad = subprocess.run(script[:2] + [str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "has no config.json" in bad.stderr
+
+
+def test_probe_reward_scores_policies_with_a_runs_reward_model(hopper_run, tmp_path):
+    run = hopper_run
     probe = [sys.executable, str(ROOT / "scripts" / "probe_reward.py"), str(run), "--steps", "60"]
     proc = subprocess.run(probe + ["--policies", str(run / "checkpoint")], capture_output=True, text=True,
                           timeout=300)

@@ -73,16 +73,19 @@ class RewardTrainer:
                                 torch.full_like(delta, log_half_eps))
         return -(target * log_p + (1 - target) * log_q)
 
-    def train_round(self, epochs: float | None = None) -> dict[str, float]:
-        """One reward-model update over the current label set; returns metrics."""
+    def train_round(self, epochs: float | None = None, steps: int | None = None) -> dict[str, float]:
+        """One reward-model update over the current label set; returns metrics. Its gradient steps:
+        `steps` where given, else `epochs` passes (uncapped, as for pretraining), else the
+        configured passes within `min_steps`/`max_steps`."""
         cfg = self.config
         if len(self.dataset) == 0:
             return {}
         data = self.dataset.tensors()
         n = len(self.dataset)
-        steps = max(cfg.min_steps, math.ceil((epochs or cfg.epochs_per_round) * n / cfg.batch_size))
-        if epochs is None:  # an explicit epoch count (pretraining) is not capped
-            steps = min(steps, max(cfg.max_steps, cfg.min_steps))
+        if steps is None:
+            steps = max(cfg.min_steps, math.ceil((epochs or cfg.epochs_per_round) * n / cfg.batch_size))
+            if epochs is None:
+                steps = min(steps, max(cfg.max_steps, cfg.min_steps))
         weights = data["weights"]
         # A member whose bootstrap drew nothing yet trains on everything rather than nothing.
         weights = torch.where(weights.sum(1, keepdim=True) > 0, weights, torch.ones_like(weights))

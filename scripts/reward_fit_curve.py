@@ -1,0 +1,125 @@
+"""Held-out label accuracy of a fresh reward model as its gradient steps grow, on a run's own labels:
+how much reward-model training those labels can use.
+
+Splits the run's labels at random into training and test sets (`--test-fraction`), trains a new
+ensemble of the run's kind and settings (bootstrap, adaptive L2, batch size, learning rate) on the
+training labels, and after each of `--steps` (cumulative gradient steps) reports the share of
+decided test labels whose preferred side the ensemble mean scores higher, with the same figure on
+training labels beside it. A run's own model got about the sum of its `reward/train_steps` over its
+updates; where the curve still climbs past that, more reward training would have paid.
+
+    python scripts/reward_fit_curve.py runs/prefrl-Pong-v0__... --steps 0 50 100 200 400 800
+
+Writes the table and `reward_fit_curve.png` into `--out` (default: the run folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run_dir", type=Path, help="run folder written by `prefrl train` (its preferences.sqlite)")
+    p.add_argument("--steps", nargs="+", type=int, default=[0, 50, 100, 200, 400],
+                   help="cumulative gradient steps after which to measure")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="share of the labels held out for testing")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, the bootstrap and the network")
+    p.add_argument("--out", type=Path, default=None, help="folder for the table and plot (default: the run folder)")
+    args = p.parse_args()
+    store_path = args.run_dir / "preferences.sqlite"
+    if not (args.run_dir / "config.json").is_file() or not store_path.is_file():
+        print(f"reward_fit_curve: error: {args.run_dir} has no config.json and preferences.sqlite; "
+              f"give a run folder written by `prefrl train`", file=sys.stderr)
+        return 2
+    if min(args.steps) < 0 or not 0.0 < args.test_fraction < 1.0:
+        print("reward_fit_curve: error: --steps must be 0 or more and --test-fraction within (0, 1)", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from prefrl.config import TrainConfig
+    from prefrl.preferences import Answer, PreferenceStore
+    from prefrl.reward.dataset import PreferenceDataset
+    from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig, preference_accuracy
+    from prefrl.rl.training import make_reward_model, plan_run
+
+    config = TrainConfig.from_json_file(args.run_dir / "config.json")
+    plan = plan_run(config)
+    with PreferenceStore(store_path) as store:
+        labels = [c for c in store.comparisons() if Answer(c.answer).target is not None]
+        segments = store.segments({c.left_id for c in labels} | {c.right_id for c in labels})
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(labels))
+    n_test = int(round(args.test_fraction * len(labels)))
+    if n_test < 1 or n_test >= len(labels):
+        print(f"reward_fit_curve: error: {len(labels)} labels cannot be split with --test-fraction "
+              f"{args.test_fraction}; the run needs more labels", file=sys.stderr)
+        return 2
+    test = [labels[i] for i in order[:n_test]]
+    train = [labels[i] for i in order[n_test:]]
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(config.torch_threads)
+    model = make_reward_model(plan)
+    data = PreferenceDataset(config.ensemble_size, rng)
+    data.add([(segments[c.left_id], segments[c.right_id]) for c in train], [c.answer for c in train])
+    defaults = plan.defaults
+    trainer = RewardTrainer(model, data, RewardTrainerConfig(
+        lr=config.reward_lr, batch_size=defaults.reward_batch_size, random_answer_prob=config.random_answer_prob,
+        eval_comparisons=defaults.eval_comparisons), seed=args.seed)
+    # normalisation data, as a run fits it: a sample of the training segments' steps
+    ids = sorted({c.left_id for c in train} | {c.right_id for c in train})
+    sample = rng.choice(ids, min(len(ids), max(2, defaults.normalization_steps // plan.segment_length)), replace=False)
+    norm_obs = np.concatenate([segments[i].obs for i in sample])
+    norm_acts = np.concatenate([segments[i].acts for i in sample]).astype(np.float32)
+    model.fit_input_normalization(norm_obs, norm_acts)
+
+    def accuracy(comparisons) -> float:
+        model.fit_output_normalization(norm_obs, norm_acts)
+        model.eval()
+        side = lambda key, attr: [getattr(segments[getattr(c, key)], attr) for c in comparisons]  # noqa: E731
+        acc = preference_accuracy(model, side("left_id", "obs"), side("left_id", "acts"), side("right_id", "obs"),
+                                  side("right_id", "acts"), [Answer(c.answer).target for c in comparisons])
+        return float("nan") if acc is None else acc
+
+    train_probe = [train[i] for i in rng.choice(len(train), min(len(train), n_test), replace=False)]
+    print(f"{config.env}: {len(train)} training labels, {n_test} test labels "
+          f"({plan.kind} reward model, {config.ensemble_size} members, batch {defaults.reward_batch_size})")
+    print("| gradient steps | training-label accuracy | test-label accuracy | seconds |")
+    print("|---:|---:|---:|---:|")
+    rows, done, started = [], 0, time.time()
+    for target in sorted(set(args.steps)):
+        if target > done:
+            trainer.train_round(steps=target - done)
+            done = target
+        rows.append((target, accuracy(train_probe), accuracy(test), time.time() - started))
+        print("| {} | {:.3f} | {:.3f} | {:.0f} |".format(*rows[-1]), flush=True)
+
+    out = args.out or args.run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = np.array(rows)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(table[:, 0], table[:, 1], "o-", label="training labels")
+    ax.plot(table[:, 0], table[:, 2], "o-", label="held-out labels")
+    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set(xlabel="reward-model gradient steps", ylabel="accuracy (preferred side scored higher)",
+           title=f"{config.env}: {len(train)} labels to train on")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "reward_fit_curve.png", dpi=110)
+    print(f"wrote {out / 'reward_fit_curve.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
