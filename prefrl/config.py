@@ -63,6 +63,9 @@ class TrainConfig:
     update_every: int = opt(10_000, "Env steps between label requests and reward-model updates.")
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
     reward_epochs: float = opt(1.0, "Passes over the label set per reward-model update.")
+    reward_max_steps: int | None = opt(
+        None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30, Atari 5 "
+        "(a CPU budget: the CNN costs about as much as the agent's policy).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_norm_momentum: float = opt(
@@ -87,7 +90,7 @@ class TrainConfig:
                      "update_every", "torch_threads", "max_pending"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window"):
+        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window", "reward_max_steps"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")

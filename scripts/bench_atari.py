@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mujoco import run_jobs  # noqa: E402  (one pool runner for both benchmarks)
+from bench_mujoco import prefrl_overrides, run_jobs  # noqa: E402  (shared with the MuJoCo benchmark)
 
 GAMES = ("BeamRider", "Breakout", "Enduro", "Pong", "Qbert", "Seaquest", "SpaceInvaders")
 
@@ -85,7 +85,8 @@ def run_arm(job: dict) -> dict:
         checkpoint = out / "checkpoint"
     else:
         config = TrainConfig(env=env_id, labels=job["labels"], timesteps=job["timesteps"], seed=job["seed"],
-                             algo=job["algo"], name="bench", runs_dir=str(out), progress=False)
+                             algo=job["algo"], name="bench", runs_dir=str(out), progress=False,
+                             **atari_overrides(job.get("prefrl_flags", "")))
         run_dir = train(config)
         checkpoint = run_dir / "checkpoint"
         (out / "run_dir.txt").write_text(str(run_dir))
@@ -95,6 +96,15 @@ def run_arm(job: dict) -> dict:
     scores = evaluate_checkpoint(checkpoint, env_id, n_episodes=job["eval_games"], algo=job["algo"])
     return job | {"wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
                   "score_std": float(scores.std()), **memory_stats(out / "memory.csv")}
+
+
+def atari_overrides(flags: str) -> dict:
+    """`prefrl train` flags for the prefrl arm as TrainConfig fields (see bench_mujoco's
+    `prefrl_overrides`); --algo too is the benchmark's own, as both arms share it."""
+    given = prefrl_overrides(flags)
+    if "algo" in given:
+        raise ValueError("--prefrl-flags: --algo is set by the benchmark's own --algo, for both arms")
+    return given
 
 
 def random_scores(game: str, n_games: int, seed: int) -> np.ndarray:
@@ -159,7 +169,9 @@ def summarise(results: list[dict], random: np.ndarray) -> str:
         score = np.array([r["score_mean"] for r in rows])
         sps = np.array([r["steps_per_s"] for r in rows])
         by_arm[arm] = (score.mean(), sps.mean())
-        lines.append(f"| {rows[0]['game']} | {arm} | {len(rows)} | {score.mean():.1f} ± {score.std():.1f} | "
+        flags = rows[0].get("prefrl_flags", "") if arm == "prefrl" else ""
+        name = f"{arm} ({flags})" if flags else arm
+        lines.append(f"| {rows[0]['game']} | {name} | {len(rows)} | {score.mean():.1f} ± {score.std():.1f} | "
                      f"{np.mean([r['wall_s'] for r in rows]):.0f} | {sps.mean():.0f} | "
                      f"{max(r['rss_peak_mib'] for r in rows):.0f} | "
                      f"{np.mean([r['rss_slope_mib_per_h'] for r in rows]):.1f} |")
@@ -182,6 +194,9 @@ def main() -> int:
     p.add_argument("--eval-games", type=int, default=5, help="evaluation games per final policy")
     p.add_argument("--arms", nargs="+", default=["true_reward", "prefrl"], choices=["true_reward", "prefrl"],
                    help="which arms to run")
+    p.add_argument("--prefrl-flags", default="", metavar="FLAGS",
+                   help='extra `prefrl train` flags for the prefrl arm, as one string, e.g. '
+                        '"--pretrain-epochs 12 --reward-max-steps 10" (the true-reward arm is unchanged)')
     p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_atari"), help="output folder")
     args = p.parse_args()
@@ -189,9 +204,15 @@ def main() -> int:
         print("bench_atari: error: --timesteps, --labels, --jobs and --eval-games must be positive",
               file=sys.stderr)
         return 2
+    try:
+        atari_overrides(args.prefrl_flags)
+    except ValueError as exc:
+        print(f"bench_atari: error: {exc}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [dict(game=args.game, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels, algo=args.algo,
-                 eval_games=args.eval_games, out=str(args.out)) for s in args.seeds for a in args.arms]
+                 eval_games=args.eval_games, out=str(args.out), prefrl_flags=args.prefrl_flags)
+            for s in args.seeds for a in args.arms]
     random = random_scores(args.game, args.eval_games * 2, seed=10_000)
     results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (
         f"{r['game']} {r['arm']} seed {r['seed']}: score {r['score_mean']:.1f} "

@@ -92,7 +92,8 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|")
     for name in variants:
         train, scoring = (statistics.median(times[name, task]) for task in ("train", "score"))
-        print(f"| {name} | {train:.3f} | {base['train'] / train:.2f}x | {scoring:.3f} | {base['score'] / scoring:.2f}x |")
+        print(f"| {name} | {train:.3f} | {base['train'] / train:.2f}x "
+              f"| {scoring:.3f} | {base['score'] / scoring:.2f}x |")
     return 0
 
 

@@ -1,5 +1,6 @@
 """Atari through the same loop as MuJoCo: defaults, rollout labelling, clips, a short real run."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def test_a_short_atari_run_end_to_end(tmp_path, game, algo):
     run = subprocess.run(
         [sys.executable, "-m", "prefrl.cli", "train", "--env", f"prefrl/{game}-v0", "--timesteps", "2200",
          "--labels", "12", "--update-every", "1000", "--checkpoint-every", "0", "--no-progress",
+         "--reward-max-steps", "3",
          "--algo", algo, "--runs-dir", str(tmp_path), "--name", "atari"], capture_output=True, text=True,
         timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -113,6 +115,8 @@ def test_a_short_atari_run_end_to_end(tmp_path, game, algo):
     assert config["env"] == f"prefrl/{game}-v0" and config["algo"] == algo
     progress = (run_dir / "progress.csv").read_text().splitlines()
     assert len(progress) >= 2 and "charts/labels" in progress[0]
+    steps = [row["reward/train_steps"] for row in csv.DictReader(progress) if row.get("reward/train_steps")]
+    assert float(steps[-1]) == 3  # the updates during RL take --reward-max-steps
     with PreferenceStore(run_dir / "preferences.sqlite") as store:
         assert store.count() == 12
         comparison = store.comparisons()[0]

@@ -198,8 +198,8 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     d = plan.defaults
     trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
-        batch_size=d.reward_batch_size, max_steps=d.reward_max_steps,
-        min_steps=min(10, d.reward_max_steps),
+        batch_size=d.reward_batch_size, max_steps=config.reward_max_steps or d.reward_max_steps,
+        min_steps=min(10, config.reward_max_steps or d.reward_max_steps),
         eval_comparisons=d.eval_comparisons), seed=config.seed)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
