@@ -3,9 +3,10 @@ synthetic labels, same game, seeds, hyperparameters and agent steps; plus a rand
 
 For each arm-run: final game score (mean over evaluation games, actions sampled), wall time, agent
 steps per second, and the peak and post-warm-up slope of the process's resident memory (sampled
-every few seconds into memory.csv). The summary gives prefrl's improvement over the random policy
-as a fraction of the true-reward agent's, and the steps/s ratio; `curves.png` shows both arms'
-score curves and the resident memory over the run.
+every few seconds into memory.csv; warm-up is the first quarter of the run, for prefrl until its
+label FIFO is full if that is later, as the label set grows until then by design). The summary
+gives prefrl's improvement over the random policy as a fraction of the true-reward agent's, and the
+steps/s ratio; `curves.png` shows both arms' score curves and the resident memory over the run.
 
     python scripts/bench_atari.py --game Pong --seeds 0 --timesteps 1000000 --labels 5000
 
@@ -56,16 +57,30 @@ class MemorySampler(threading.Thread):
                 f.flush()
 
 
-def memory_stats(path: Path, warmup: float = 0.25) -> dict:
-    """Peak RSS and the least-squares slope (MiB per hour) after the first `warmup` share of the run."""
+def memory_stats(path: Path, warmup: float = 0.25, settled_at: float | None = None) -> dict:
+    """Peak RSS and the least-squares slope (MiB per hour) after warm-up: the first `warmup` share
+    of the run, or until `settled_at` wall seconds (when the label FIFO filled) if that is later."""
     rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    if len(rows) < 4:
+    start = max(warmup * rows[-1, 0], settled_at or 0.0) if len(rows) else 0.0
+    late = rows[rows[:, 0] >= start] if len(rows) else rows
+    if len(late) < 4:
         return {"rss_peak_mib": float(rows[:, 1].max()) if len(rows) else float("nan"),
-                "rss_slope_mib_per_h": float("nan")}
-    late = rows[rows[:, 0] >= warmup * rows[-1, 0]]
+                "rss_slope_mib_per_h": float("nan"), "rss_warmup_s": float(start)}
     slope = np.polyfit(late[:, 0] / 3600, late[:, 1], 1)[0]
     return {"rss_peak_mib": float(rows[:, 1].max()), "rss_slope_mib_per_h": float(slope),
-            "rss_after_warmup_mib": [float(late[0, 1]), float(late[-1, 1])]}
+            "rss_warmup_s": float(start), "rss_after_warmup_mib": [float(late[0, 1]), float(late[-1, 1])]}
+
+
+def fifo_full_at(progress_csv: Path, label_buffer: int | None) -> float | None:
+    """Wall seconds into the run at which its label count first reached the label FIFO's cap (from
+    then on the label set holds a fixed number of labels); None if it never did."""
+    from prefrl.plotting import read_curve
+
+    if not label_buffer or not progress_csv.is_file():
+        return None
+    points = read_curve(progress_csv, "charts/labels", "charts/wall_seconds")
+    full = points[points[:, 0] >= label_buffer] if len(points) else points
+    return float(full[0, 1]) if len(full) else None
 
 
 def run_arm(job: dict) -> dict:
@@ -93,9 +108,14 @@ def run_arm(job: dict) -> dict:
     wall = time.time() - started
     sampler.stop.set()
     sampler.join()
+    settled = None
+    if job["arm"] == "prefrl":
+        from prefrl.rl.training import plan_run
+
+        settled = fifo_full_at(run_dir / "progress.csv", plan_run(config).label_buffer)
     scores = evaluate_checkpoint(checkpoint, env_id, n_episodes=job["eval_games"], algo=job["algo"])
     return job | {"wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
-                  "score_std": float(scores.std()), **memory_stats(out / "memory.csv")}
+                  "score_std": float(scores.std()), **memory_stats(out / "memory.csv", settled_at=settled)}
 
 
 def atari_overrides(flags: str) -> dict:
@@ -147,10 +167,12 @@ def plot(results: list[dict], random_mean: float, path: Path) -> None:
         rows = np.loadtxt(Path(r["out"]) / f"{r['game']}__{r['arm']}__{r['seed']}" / "memory.csv",
                           delimiter=",", skiprows=1, ndmin=2)
         if len(rows):
-            mem.plot(rows[:, 0] / 60, rows[:, 1], label=f"{r['arm']} seed {r['seed']}")
+            line, = mem.plot(rows[:, 0] / 60, rows[:, 1], label=f"{r['arm']} seed {r['seed']}")
+            mem.axvline(r["rss_warmup_s"] / 60, color=line.get_color(), ls=":", lw=1)  # warm-up ends
     ax.axhline(random_mean, color="grey", ls="--", label="random policy")
     ax.set(xlabel="agent steps", ylabel="game score (training games)", title=results[0]["game"])
-    mem.set(xlabel="wall minutes", ylabel="resident memory (MiB)", title="process memory")
+    mem.set(xlabel="wall minutes", ylabel="resident memory (MiB)",
+            title="process memory (dotted: warm-up ends)")
     ax.legend()
     mem.legend()
     fig.tight_layout()
@@ -160,7 +182,7 @@ def plot(results: list[dict], random_mean: float, path: Path) -> None:
 def summarise(results: list[dict], random: np.ndarray) -> str:
     lines = [f"random policy: {random.mean():.1f} ± {random.std():.1f} over {len(random)} games", "",
              "| game | arm | seeds | final score (mean ± sd over seeds) | wall s | agent steps/s | "
-             "peak RSS MiB | RSS slope after warm-up MiB/h |", "|---|---|---|---|---|---|---|---|"]
+             "peak RSS MiB | RSS slope after warm-up MiB/h | warm-up s |", "|---|---|---|---|---|---|---|---|---|"]
     by_arm = {}
     for arm in ("true_reward", "prefrl"):
         rows = [r for r in results if r["arm"] == arm]
@@ -174,7 +196,8 @@ def summarise(results: list[dict], random: np.ndarray) -> str:
         lines.append(f"| {rows[0]['game']} | {name} | {len(rows)} | {score.mean():.1f} ± {score.std():.1f} | "
                      f"{np.mean([r['wall_s'] for r in rows]):.0f} | {sps.mean():.0f} | "
                      f"{max(r['rss_peak_mib'] for r in rows):.0f} | "
-                     f"{np.mean([r['rss_slope_mib_per_h'] for r in rows]):.1f} |")
+                     f"{np.mean([r['rss_slope_mib_per_h'] for r in rows]):.1f} | "
+                     f"{np.mean([r['rss_warmup_s'] for r in rows]):.0f} |")
     if len(by_arm) == 2:
         (sp, vp), (st, vt) = by_arm["prefrl"], by_arm["true_reward"]
         gain = st - random.mean()

@@ -210,3 +210,28 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     assert "prefrl (--update-every 1000" in (tmp_path / "results.md").read_text()
     bad = subprocess.run(script + ["--prefrl-flags", "--algo a2c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--algo is set by the benchmark" in bad.stderr
+
+
+def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_atari import fifo_full_at, memory_stats
+    finally:
+        sys.path.pop(0)
+    import numpy as np
+
+    seconds = np.arange(0, 4000, 5.0)
+    rss = np.where(seconds < 2000, 1000 + seconds / 2, 2000.0)  # grows while the label set fills, then flat
+    (tmp_path / "memory.csv").write_text("wall_seconds,rss_mib\n" + "".join(f"{t},{m}\n" for t, m in zip(seconds, rss)))
+    every_100s = seconds[::20]
+    labels = np.minimum(500 + 1.25 * every_100s, 3000)  # the FIFO's 3,000 are reached at 2,000 s
+    (tmp_path / "progress.csv").write_text("charts/labels,charts/wall_seconds\n" +
+                                           "".join(f"{n},{t}\n" for n, t in zip(labels, every_100s)))
+    settled = fifo_full_at(tmp_path / "progress.csv", 3000)
+    assert settled == 2000.0
+    assert fifo_full_at(tmp_path / "progress.csv", 5000) is None
+    flat = memory_stats(tmp_path / "memory.csv", settled_at=settled)
+    assert flat["rss_warmup_s"] == 2000.0 and abs(flat["rss_slope_mib_per_h"]) < 1.0
+    assert flat["rss_peak_mib"] == 2000.0
+    quarter = memory_stats(tmp_path / "memory.csv")  # the first quarter alone still catches the filling
+    assert quarter["rss_warmup_s"] < 1000 and quarter["rss_slope_mib_per_h"] > 100
