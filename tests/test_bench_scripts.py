@@ -235,3 +235,13 @@ def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):
     assert flat["rss_peak_mib"] == 2000.0
     quarter = memory_stats(tmp_path / "memory.csv")  # the first quarter alone still catches the filling
     assert quarter["rss_warmup_s"] < 1000 and quarter["rss_slope_mib_per_h"] > 100
+
+
+def test_label_set_memory_fills_the_fifo_and_rejects_bad_counts():
+    script = [sys.executable, str(ROOT / "scripts" / "label_set_memory.py")]
+    proc = subprocess.run(script + ["--labels", "30", "--fifo", "10", "--per-update", "5"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "30 labels added, 10 kept (20 segments): label set resident" in proc.stdout
+    bad = subprocess.run(script + ["--fifo", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "must be positive" in bad.stderr
