@@ -15,13 +15,7 @@ import sys
 
 import numpy as np
 
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from bench_atari import rss_mib  # this process's resident memory, as the Atari benchmark samples it
 
 
 def main() -> int:
