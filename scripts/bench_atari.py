@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import sys
 import threading
 import time
@@ -242,7 +243,7 @@ def main() -> int:
         f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s, peak RSS {r['rss_peak_mib']:.0f} MiB)"))
     table = summarise(results, random)
     plot(results, float(random.mean()), args.out / "curves.png")
-    command = "python scripts/bench_atari.py " + " ".join(sys.argv[1:])
+    command = "python scripts/bench_atari.py " + shlex.join(sys.argv[1:])
     (args.out / "results.md").write_text(f"`{command}`\n\n{table}\n\n![curves](curves.png)\n")
     print(table)
     return 0

@@ -33,6 +33,7 @@ import json
 import multiprocessing as mp
 import os
 import subprocess
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -113,7 +114,6 @@ def prefrl_overrides(flags: str) -> dict:
     fields that differ from the defaults. Raises ValueError on an unknown or malformed flag, or on
     one the benchmark sets itself."""
     import dataclasses
-    import shlex
 
     from prefrl.cli import add_config_flags
     from prefrl.config import TrainConfig
@@ -373,7 +373,7 @@ def report(results: list[dict], out: Path, note: str = "") -> int:
     `out`, and print the tables."""
     out.mkdir(parents=True, exist_ok=True)
     table = summarise(results) + (f"\n\n{note}" if note else "")
-    command = "python scripts/bench_mujoco.py " + " ".join(sys.argv[1:])
+    command = "python scripts/bench_mujoco.py " + shlex.join(sys.argv[1:])
     (out / "results.json").write_text(json.dumps(results, indent=2))
     plot_curves(results, out / "curves.png")
     (out / "results.md").write_text(f"`{command}`\n\n{table}\n\n![curves](curves.png)\n")

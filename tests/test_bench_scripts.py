@@ -207,7 +207,8 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     assert all(float(r[6]) > 0 and float(r[7]) > 0 for r in rows)  # steps/s and peak resident memory
     assert "steps/s prefrl / true-reward" in proc.stdout
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "prefrl (--update-every 1000" in (tmp_path / "results.md").read_text()
+    md = (tmp_path / "results.md").read_text()
+    assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0'" in md
     bad = subprocess.run(script + ["--prefrl-flags", "--algo a2c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--algo is set by the benchmark" in bad.stderr
 
