@@ -46,8 +46,9 @@ def main() -> int:
     from prefrl.config import TrainConfig
     from prefrl.preferences import Answer, PreferenceStore
     from prefrl.reward.dataset import PreferenceDataset
-    from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig, preference_accuracy
-    from prefrl.rl.training import make_reward_model, plan_run
+    from prefrl.reward.trainer import RewardTrainer, preference_accuracy
+    from prefrl.rl.learner import normalization_segment_count
+    from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
 
     config = TrainConfig.from_json_file(args.run_dir / "config.json")
     plan = plan_run(config)
@@ -69,12 +70,11 @@ def main() -> int:
     data = PreferenceDataset(config.ensemble_size, rng)
     data.add([(segments[c.left_id], segments[c.right_id]) for c in train], [c.answer for c in train])
     defaults = plan.defaults
-    trainer = RewardTrainer(model, data, RewardTrainerConfig(
-        lr=config.reward_lr, batch_size=defaults.reward_batch_size, random_answer_prob=config.random_answer_prob,
-        eval_comparisons=defaults.eval_comparisons), seed=args.seed)
+    trainer = RewardTrainer(model, data, reward_trainer_config(plan), seed=args.seed)
     # normalisation data, as a run fits it: a sample of the training segments' steps
     ids = sorted({c.left_id for c in train} | {c.right_id for c in train})
-    sample = rng.choice(ids, min(len(ids), max(2, defaults.normalization_steps // plan.segment_length)), replace=False)
+    count = normalization_segment_count(defaults.normalization_steps, plan.segment_length)
+    sample = rng.choice(ids, min(len(ids), count), replace=False)
     norm_obs = np.concatenate([segments[i].obs for i in sample])
     norm_acts = np.concatenate([segments[i].acts for i in sample]).astype(np.float32)
     model.fit_input_normalization(norm_obs, norm_acts)

@@ -24,6 +24,12 @@ NORMALIZATION_SEGMENTS = 300
 correlation (fewer when `normalization_steps` / segment length is smaller)."""
 
 
+def normalization_segment_count(normalization_steps: int, segment_length: int) -> int:
+    """Segments sampled to fit the reward's normalisation: about `normalization_steps` steps' worth,
+    at least 2 and at most NORMALIZATION_SEGMENTS."""
+    return max(2, min(NORMALIZATION_SEGMENTS, normalization_steps // segment_length))
+
+
 class PreferenceLearner:
     def __init__(
         self,
@@ -52,7 +58,7 @@ class PreferenceLearner:
         self.stats_fitted = False
         """Whether the model's output statistics were fitted yet (a resumed model's were); until then
         an update refits them fully."""
-        self.normalization_segments = max(2, min(NORMALIZATION_SEGMENTS, normalization_steps // buffer.length))
+        self.normalization_segments = normalization_segment_count(normalization_steps, buffer.length)
         self.buffer = buffer
         self.collector = SegmentCollector(buffer, n_envs)
         self.selector = selector

@@ -141,6 +141,16 @@ def make_reward_model(plan: RunPlan) -> torch.nn.Module:
                              use_actions=plan.config.reward_inputs == "obs_act")
 
 
+def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
+    """The reward trainer's settings for a run: its flags, else its environment type's defaults."""
+    config, d = plan.config, plan.defaults
+    max_steps = config.reward_max_steps or d.reward_max_steps
+    return RewardTrainerConfig(
+        lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
+        batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
+        eval_comparisons=d.eval_comparisons)
+
+
 def train(config: TrainConfig) -> Path:
     """Run the whole preference loop in a new run folder; returns the folder."""
     plan = plan_run(config)
@@ -196,11 +206,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     dataset = (PreferenceDataset.from_store(store, config.ensemble_size, rng, plan.label_buffer)
                if resume else PreferenceDataset(config.ensemble_size, rng, plan.label_buffer))
     d = plan.defaults
-    trainer = RewardTrainer(model, dataset, RewardTrainerConfig(
-        lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
-        batch_size=d.reward_batch_size, max_steps=config.reward_max_steps or d.reward_max_steps,
-        min_steps=min(10, config.reward_max_steps or d.reward_max_steps),
-        eval_comparisons=d.eval_comparisons), seed=config.seed)
+    trainer = RewardTrainer(model, dataset, reward_trainer_config(plan), seed=config.seed)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
     buffer = SegmentBuffer(plan.segment_buffer, plan.segment_length, plan.obs_shape, plan.obs_dtype,
