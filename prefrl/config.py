@@ -67,6 +67,10 @@ class TrainConfig:
     reward_max_steps: int | None = opt(
         None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30, Atari 5 "
         "(a CPU budget: the CNN costs about as much as the agent's policy).")
+    reward_recent_fraction: float = opt(
+        0.0, "Share of each reward-model batch drawn from the labels that arrived since the last update "
+        "(0: the paper's uniform draw over all labels; e.g. 0.5 learns labels about the agent's newest "
+        "behaviour within the update they arrive in).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_norm_momentum: float = opt(
@@ -101,6 +105,8 @@ class TrainConfig:
             raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
         if self.initial_label_fraction is not None and not 0.0 <= self.initial_label_fraction <= 1.0:
             raise ConfigError(f"--initial-label-fraction must be within [0, 1], got {self.initial_label_fraction}")
+        if not 0.0 <= self.reward_recent_fraction <= 1.0:
+            raise ConfigError(f"--reward-recent-fraction must be within [0, 1], got {self.reward_recent_fraction}")
         if not 0.0 <= self.random_answer_prob < 1.0:
             raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")
         optional = [v for v in (self.pretrain_epochs, self.schedule_horizon) if v is not None]

@@ -195,3 +195,32 @@ def test_unbounded_dataset_grows_its_rows_and_keeps_every_segment():
     for (left, right), a, b in zip(pairs, t["left"].tolist(), t["right"].tolist()):
         np.testing.assert_array_equal(t["seg_obs"][a].numpy(), left.obs)
         np.testing.assert_array_equal(t["seg_obs"][b].numpy(), right.obs)
+
+
+@pytest.mark.parametrize("fraction, expected", [(0.0, None), (0.5, 8), (1.0, 16)])
+def test_recent_fraction_draws_that_share_of_each_batch_from_the_new_labels(fraction, expected):
+    rng = np.random.default_rng(0)
+    segs = random_segments(rng, 40)
+    data = PreferenceDataset(3, rng, max_size=100)
+    old = pairs_of(segs, rng, 150)  # fills the FIFO past its cap: positions, not ids, say what is new
+    data.add(old, SyntheticOracle().answer(old))
+    trainer = RewardTrainer(MLPRewardEnsemble(OBS, ACT, n_members=3), data,
+                            RewardTrainerConfig(batch_size=16, recent_fraction=fraction, max_steps=1, min_steps=1))
+    trainer.train_round()  # the first update treats every label as new
+    new = pairs_of(segs, rng, 30)[:20]
+    data.add(new, SyntheticOracle().answer(new))
+    n_new = data.total_added - trainer._trained_through
+    assert n_new == 20 and len(data) == 100
+    weights = data.tensors()["weights"]
+    draws = torch.stack([trainer._draw(weights, 16) for _ in range(200)])  # (200, M, B)
+    from_new = (draws >= 100 - 16).float()
+    held_in_new = weights[:, -16:].sum(1) > 0
+    assert bool(held_in_new.any())
+    if expected is None:
+        assert from_new.mean() < 0.4  # uniform over 100 labels: ~16% land among the newest 16
+    else:
+        for m in range(3):
+            if held_in_new[m]:
+                assert float(from_new[:, m, :expected].mean()) == 1.0
+    # a draw never lands on a label the member holds out (weight 0)
+    assert bool((weights.gather(1, draws.permute(1, 0, 2).reshape(3, -1)) > 0).all())

@@ -50,6 +50,9 @@ class PreferenceDataset:
         self._target: list[float] = []
         self._weights: list[np.ndarray] = []
         self._cache: dict[str, torch.Tensor] | None = None
+        self.total_added = 0
+        """Labels added over the set's life, the FIFO's dropped ones included (the kept ones are
+        the newest `len(self)`, oldest first)."""
 
     def __len__(self) -> int:
         return len(self._target)
@@ -75,6 +78,7 @@ class PreferenceDataset:
             self._target.append(target)
             self._weights.append(self.rng.poisson(1.0, size=self.n_members).astype(np.float32))
             added += 1
+            self.total_added += 1
             if self.max_size is not None and len(self) > self.max_size:
                 self._drop_oldest()
         self._cache = None

@@ -44,6 +44,11 @@ class RewardTrainerConfig:
     eval_comparisons: int | None = 1000
     """Most comparisons (a random subset) on which each update measures training and held-out
     loss; None measures all. Bounds the cost of an update as the label set grows."""
+    recent_fraction: float = 0.0
+    """Share of each member's batch drawn from the labels that arrived since the last update (at
+    least a batch's worth of the newest), the rest from all labels. 0 is the paper's uniform draw.
+    Above 0, a label about what the agent does now is learned within the update it arrives in,
+    not diluted among thousands of older ones."""
 
 
 class RewardTrainer:
@@ -60,6 +65,9 @@ class RewardTrainer:
         self.optimizer = torch.optim.Adam(model.parameters(), lr=self.config.lr)
         self.l2 = torch.full((model.n_members,), self.config.l2_init)
         self.generator = torch.Generator().manual_seed(seed)
+        self._trained_through = 0
+        """The dataset's `total_added` at the last update: the labels since then are the new ones
+        (not checkpointed: a resumed run's first update draws uniformly)."""
 
     def _bt_loss(self, r_left: torch.Tensor, r_right: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Elementwise cross-entropy under the noisy Bradley-Terry model."""
@@ -89,9 +97,11 @@ class RewardTrainer:
         weights = data["weights"]
         # A member whose bootstrap drew nothing yet trains on everything rather than nothing.
         weights = torch.where(weights.sum(1, keepdim=True) > 0, weights, torch.ones_like(weights))
+        new = min(n, max(cfg.batch_size, self.dataset.total_added - self._trained_through))
+        self._trained_through = self.dataset.total_added
         self.model.train()
         for _ in range(steps):
-            idx = torch.multinomial(weights, cfg.batch_size, replacement=True, generator=self.generator)
+            idx = self._draw(weights, new)
             loss = self._member_losses(data, idx).sum() + (self.l2 * self.model.member_weight_norms()).sum()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -100,6 +110,23 @@ class RewardTrainer:
         metrics = self._evaluate(data)
         metrics["reward/train_steps"] = steps
         return metrics
+
+    def _draw(self, weights: torch.Tensor, new: int) -> torch.Tensor:
+        """Each member's batch of comparison indices (M, B), by its bootstrap weights: a
+        `recent_fraction` share from the `new` newest labels (the dataset's last columns), the rest
+        from all. A member that holds out every new label draws its whole batch from all."""
+        cfg = self.config
+        idx = torch.multinomial(weights, cfg.batch_size, replacement=True, generator=self.generator)
+        k = round(cfg.recent_fraction * cfg.batch_size)
+        n = weights.shape[1]
+        if k == 0 or new >= n:
+            return idx
+        recent = weights[:, n - new:]
+        has = recent.sum(1, keepdim=True) > 0
+        drawn = torch.multinomial(torch.where(has, recent, torch.ones_like(recent)), k, replacement=True,
+                                  generator=self.generator) + (n - new)
+        idx[:, :k] = torch.where(has, drawn, idx[:, :k])
+        return idx
 
     def _member_losses(self, data: dict[str, torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
         """Mean BT loss per member over its own comparison indices idx (M, B)."""
