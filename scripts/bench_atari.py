@@ -154,14 +154,30 @@ def curve(job: dict) -> np.ndarray:
                       "charts/true_return")
 
 
+def reward_curves(job: dict) -> dict[str, np.ndarray]:
+    """A prefrl arm's reward-model figures over the run, (env_steps, value) each: the accuracy on
+    each update's new labels before training on them, and the correlation of predicted with true
+    segment returns on recent segments."""
+    from prefrl.plotting import read_curve
+
+    progress = Path((Path(job["out"]) / f"{job['game']}__prefrl__{job['seed']}" / "run_dir.txt").read_text())
+    return {name: read_curve(progress / "progress.csv", "charts/env_steps", key)
+            for name, key in (("accuracy on new labels", "reward/heldout_accuracy"),
+                              ("return correlation", "reward/return_corr"))}
+
+
 def plot(results: list[dict], random_mean: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax, mem) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (ax, rew, mem) = plt.subplots(1, 3, figsize=(17, 4.5))
     for r in results:
+        if r["arm"] == "prefrl":
+            for (name, pts), ls in zip(reward_curves(r).items(), ("-", ":")):
+                if len(pts):
+                    rew.plot(pts[:, 0], pts[:, 1], ls=ls, label=f"{name}, seed {r['seed']}")
         pts = curve(r)
         if len(pts):
             ax.plot(pts[:, 0], pts[:, 1], label=f"{r['arm']} seed {r['seed']}", alpha=0.85)
@@ -174,8 +190,12 @@ def plot(results: list[dict], random_mean: float, path: Path) -> None:
     ax.set(xlabel="agent steps", ylabel="game score (training games)", title=results[0]["game"])
     mem.set(xlabel="wall minutes", ylabel="resident memory (MiB)",
             title="process memory (dotted: warm-up ends)")
+    rew.set(xlabel="agent steps", ylim=(-0.05, 1.05),
+            title="prefrl's reward model (new labels: scored before training on them)")
     ax.legend()
     mem.legend()
+    if rew.lines:
+        rew.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -19,7 +19,7 @@ from prefrl.render.clips import SegmentClipRenderer
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import label_rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
-from prefrl.rl.training import make_reward_model, plan_run
+from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
 from prefrl.segments import SegmentBuffer, SegmentCollector
 
 
@@ -36,6 +36,11 @@ def test_atari_runs_take_the_papers_atari_defaults():
     assert make_reward_model(plan).precision in ("float32", "bfloat16")  # auto: what the CPU computes natively
     exact = plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000, reward_precision="float32"))
     assert make_reward_model(exact).precision == "float32"
+    trainer = reward_trainer_config(plan)
+    assert (trainer.max_steps, trainer.batch_size, trainer.recent_fraction) == (5, 16, 0.0)
+    tuned = reward_trainer_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000,
+                                                       reward_max_steps=15, reward_recent_fraction=0.5)))
+    assert (tuned.max_steps, tuned.recent_fraction) == (15, 0.5)
     mujoco = plan_run(TrainConfig(env="HalfCheetah-v5", labels=100, timesteps=100_000))
     assert mujoco.kind == "mujoco" and mujoco.schedule.initial_labels == 25 and mujoco.label_buffer is None
 

@@ -75,6 +75,7 @@ def expect_usage_error(capsys, argv, fragment, runs):
     (["--timesteps", "0"], "--timesteps must be positive"),
     (["--labels", "-5"], "--labels must be positive"),
     (["--labels", "5000", "--timesteps", "20000"], "cannot be spent"),
+    (["--reward-recent-fraction", "1.5"], "--reward-recent-fraction must be within [0, 1]"),
     (["--labels", "60", "--timesteps", "4000", "--n-envs", "2", "--initial-label-fraction", "1"],
      "leaving less than one PPO rollout"),
 ])
