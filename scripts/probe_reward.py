@@ -24,20 +24,21 @@ import numpy as np
 
 
 def load_reward_model(run_dir: Path):
-    """The run's config and its reward model as of its last checkpoint."""
+    """The run's config, its environment type ("atari", "mujoco", ...) and its reward model as of
+    its last checkpoint. ValueError where the folder is not a run that reached a checkpoint."""
     import torch
 
     from prefrl.config import TrainConfig
     from prefrl.rl.training import make_reward_model, plan_run
 
+    if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoint" / "state.pt").is_file():
+        raise ValueError(f"{run_dir} has no config.json and checkpoint/state.pt; give a run folder "
+                         f"written by `prefrl train` that reached its first checkpoint")
     config = TrainConfig.from_json_file(run_dir / "config.json")
     plan = plan_run(config)
-    if plan.kind == "atari":
-        raise ValueError(f"{run_dir} learned {config.env}, an Atari game; probe_reward scores "
-                         f"vector-observation (MuJoCo) tasks only")
     model = make_reward_model(plan)
     model.load_state_dict(torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False)["model"])
-    return config, model.eval()
+    return config, plan.kind, model.eval()
 
 
 def play(env_id: str, checkpoint: Path | None, steps: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -85,10 +86,10 @@ def main() -> int:
     try:
         if args.steps <= 0:
             raise ValueError(f"--steps must be positive, got {args.steps}")
-        if not (args.run_dir / "config.json").is_file() or not (args.run_dir / "checkpoint" / "state.pt").is_file():
-            raise ValueError(f"{args.run_dir} has no config.json and checkpoint/state.pt; give a run folder "
-                             f"written by `prefrl train` that reached its first checkpoint")
-        config, model = load_reward_model(args.run_dir)
+        config, kind, model = load_reward_model(args.run_dir)
+        if kind == "atari":
+            raise ValueError(f"{args.run_dir} learned {config.env}, an Atari game; probe_reward scores "
+                             f"vector-observation (MuJoCo) tasks only (for Atari: scripts/reward_event_profile.py)")
         policies = [("random actions", None), ("this run's policy", checkpoint_dir(args.run_dir))]
         policies += [(str(path), checkpoint_dir(path)) for path in args.policies]
     except ValueError as exc:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,6 +22,8 @@ from prefrl.rl.callback import label_rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
 from prefrl.segments import SegmentBuffer, SegmentCollector
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_atari_runs_take_the_papers_atari_defaults():
@@ -111,7 +114,7 @@ def test_a_short_atari_run_end_to_end(tmp_path, game, algo):
     run = subprocess.run(
         [sys.executable, "-m", "prefrl.cli", "train", "--env", f"prefrl/{game}-v0", "--timesteps", "2200",
          "--labels", "12", "--update-every", "1000", "--checkpoint-every", "0", "--no-progress",
-         "--reward-max-steps", "3",
+         "--reward-max-steps", "3", "--reward-recent-fraction", "0.5",
          "--algo", algo, "--runs-dir", str(tmp_path), "--name", "atari"], capture_output=True, text=True,
         timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -133,3 +136,10 @@ def test_a_short_atari_run_end_to_end(tmp_path, game, algo):
                         capture_output=True, text=True, timeout=600)
     assert ev.returncode == 0, ev.stderr[-3000:]
     assert "return" in ev.stdout.lower()
+    if game == "Pong":  # where the run's reward model puts the points won and lost
+        prof = subprocess.run([sys.executable, str(ROOT / "scripts" / "reward_event_profile.py"), str(run_dir),
+                               "--window", "3", "--out", str(tmp_path / "profile")],
+                              capture_output=True, text=True, timeout=600)
+        assert prof.returncode == 0, prof.stderr[-3000:]
+        assert "labelled segments" in prof.stdout and prof.stdout.count("\n| ") >= 8  # header + 7 offsets
+        assert (tmp_path / "profile" / "reward_event_profile.png").read_bytes()[:4] == b"\x89PNG"

@@ -246,3 +246,22 @@ def test_label_set_memory_fills_the_fifo_and_rejects_bad_counts():
     assert "30 labels added, 10 kept (20 segments): label set resident" in proc.stdout
     bad = subprocess.run(script + ["--fifo", "0"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "must be positive" in bad.stderr
+
+
+def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from reward_event_profile import event_profiles
+    finally:
+        sys.path.pop(0)
+    import numpy as np
+
+    # a model that pays -1 one step before each lost point and +2 at each won one, 0.1 elsewhere
+    true = [np.array([0, 0, 0, -1, 0, 0]), np.array([0, 1, 0, 0, 0, 0]), np.zeros(6)]
+    learned = [np.array([.1, .1, -1, .1, .1, .1]), np.array([.1, 2, .1, .1, .1, .1]), np.full(6, 0.3)]
+    prof = event_profiles(learned, true, window=4)
+    assert list(prof["offsets"]) == [-4, -3, -2, -1, 0, 1, 2, 3, 4]
+    assert list(prof["count"]) == [1, 1] and float(prof["quiet"]) == 0.3
+    assert prof["loss"][3] == -1 and np.nanargmin(prof["loss"]) == 3  # the dip, one step before the event
+    assert prof["gain"][4] == 2 and np.isnan(prof["gain"][2])  # the won point is at step 1: no step at -2
+    assert np.isnan(prof["loss"][8])  # the lost point is at step 3 of 6: nothing 4 steps after it
