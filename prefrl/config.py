@@ -65,12 +65,12 @@ class TrainConfig:
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
     reward_epochs: float = opt(1.0, "Passes over the label set per reward-model update.")
     reward_max_steps: int | None = opt(
-        None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30, Atari 5 "
+        None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30, Atari 15 "
         "(a CPU budget: the CNN costs about as much as the agent's policy).")
-    reward_recent_fraction: float = opt(
-        0.0, "Share of each reward-model batch drawn from the labels that arrived since the last update "
-        "(0: the paper's uniform draw over all labels; e.g. 0.5 learns labels about the agent's newest "
-        "behaviour within the update they arrive in).")
+    reward_recent_fraction: float | None = opt(
+        None, "Share of each reward-model batch drawn from the labels that arrived since the last update, "
+        "the rest from all labels; default 0 (the paper's uniform draw), Atari 0.5 (labels about the "
+        "agent's newest behaviour are learned in the update they arrive in).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_norm_momentum: float = opt(
@@ -105,7 +105,7 @@ class TrainConfig:
             raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
         if self.initial_label_fraction is not None and not 0.0 <= self.initial_label_fraction <= 1.0:
             raise ConfigError(f"--initial-label-fraction must be within [0, 1], got {self.initial_label_fraction}")
-        if not 0.0 <= self.reward_recent_fraction <= 1.0:
+        if self.reward_recent_fraction is not None and not 0.0 <= self.reward_recent_fraction <= 1.0:
             raise ConfigError(f"--reward-recent-fraction must be within [0, 1], got {self.reward_recent_fraction}")
         if not 0.0 <= self.random_answer_prob < 1.0:
             raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")

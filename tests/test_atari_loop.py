@@ -40,12 +40,13 @@ def test_atari_runs_take_the_papers_atari_defaults():
     exact = plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000, reward_precision="float32"))
     assert make_reward_model(exact).precision == "float32"
     trainer = reward_trainer_config(plan)
-    assert (trainer.max_steps, trainer.batch_size, trainer.recent_fraction) == (5, 16, 0.0)
+    assert (trainer.max_steps, trainer.batch_size, trainer.recent_fraction) == (15, 16, 0.5)
     tuned = reward_trainer_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000,
-                                                       reward_max_steps=15, reward_recent_fraction=0.5)))
-    assert (tuned.max_steps, tuned.recent_fraction) == (15, 0.5)
+                                                       reward_max_steps=5, reward_recent_fraction=0.0)))
+    assert (tuned.max_steps, tuned.recent_fraction) == (5, 0.0)  # the paper's uniform draw, as before
     mujoco = plan_run(TrainConfig(env="HalfCheetah-v5", labels=100, timesteps=100_000))
     assert mujoco.kind == "mujoco" and mujoco.schedule.initial_labels == 25 and mujoco.label_buffer is None
+    assert reward_trainer_config(mujoco).recent_fraction == 0.0
 
 
 class MeanPixelReward(torch.nn.Module):

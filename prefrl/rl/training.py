@@ -148,7 +148,8 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
     return RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
         batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
-        eval_comparisons=d.eval_comparisons, recent_fraction=config.reward_recent_fraction)
+        eval_comparisons=d.eval_comparisons, recent_fraction=(d.reward_recent_fraction if config.reward_recent_fraction is None
+                         else config.reward_recent_fraction))
 
 
 def train(config: TrainConfig) -> Path:
