@@ -68,13 +68,19 @@ def main() -> int:
             raise ValueError("--window and --last must be positive")
         if not (args.run_dir / "preferences.sqlite").is_file():
             raise ValueError(f"{args.run_dir} has no preferences.sqlite; give a run folder written by `prefrl train`")
-        config, _, model = load_reward_model(args.run_dir)
+        config, kind, model = load_reward_model(args.run_dir)
+        if kind != "atari":
+            raise ValueError(f"{args.run_dir} learned {config.env}, whose true reward is nonzero at almost "
+                             f"every step; reward_event_profile is for games with sparse rewards (Atari; for "
+                             f"MuJoCo: scripts/probe_reward.py)")
+        with PreferenceStore(args.run_dir / "preferences.sqlite") as store:
+            labels = store.comparisons()[-args.last:] if args.last else store.comparisons()
+            segments = store.segments({c.left_id for c in labels} | {c.right_id for c in labels})
+        if not segments:
+            raise ValueError(f"{args.run_dir} holds no labels yet; profile a run that has asked for some")
     except ValueError as exc:
         print(f"reward_event_profile: error: {exc}", file=sys.stderr)
         return 2
-    with PreferenceStore(args.run_dir / "preferences.sqlite") as store:
-        labels = store.comparisons()[-args.last:] if args.last else store.comparisons()
-        segments = store.segments({c.left_id for c in labels} | {c.right_id for c in labels})
     segs = [segments[i] for i in sorted(segments)]
     learned = [model.predict_reward(s.obs, s.acts.astype(np.float32)) for s in segs]
     prof = event_profiles(learned, [s.true_rewards for s in segs], args.window)

@@ -265,3 +265,12 @@ def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events
     assert prof["loss"][3] == -1 and np.nanargmin(prof["loss"]) == 3  # the dip, one step before the event
     assert prof["gain"][4] == 2 and np.isnan(prof["gain"][2])  # the won point is at step 1: no step at -2
     assert np.isnan(prof["loss"][8])  # the lost point is at step 3 of 6: nothing 4 steps after it
+
+
+def test_reward_event_profile_refuses_what_it_cannot_profile(hopper_run, tmp_path):
+    script = [sys.executable, str(ROOT / "scripts" / "reward_event_profile.py")]
+    for args, message in [([str(hopper_run)], "reward_event_profile is for games with sparse rewards"),
+                          ([str(tmp_path)], "has no preferences.sqlite"),
+                          ([str(hopper_run), "--window", "0"], "--window and --last must be positive")]:
+        bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr

@@ -88,3 +88,4 @@ def test_reload_into_a_label_fifo_keeps_the_latest_decided_labels_only(tmp_path)
     assert len(data) == 2
     assert sorted(data._rows) == [4, 5, 6, 7]  # comparisons 3 and 4; the incomparable 5th is no label
     assert data.tensors()["target"].tolist() == [0.0, 0.5]
+    assert data.total_added == 4  # every decided label the run took in, those the FIFO dropped included

@@ -222,5 +222,26 @@ def test_recent_fraction_draws_that_share_of_each_batch_from_the_new_labels(frac
         for m in range(3):
             if held_in_new[m]:
                 assert float(from_new[:, m, :expected].mean()) == 1.0
+                if expected < 16:  # the rest of the batch is the uniform draw over all 100
+                    assert float(from_new[:, m, expected:].mean()) < 0.4
     # a draw never lands on a label the member holds out (weight 0)
     assert bool((weights.gather(1, draws.permute(1, 0, 2).reshape(3, -1)) > 0).all())
+
+
+def test_a_member_that_holds_out_every_new_label_draws_its_whole_batch_from_all():
+    rng = np.random.default_rng(0)
+    segs = random_segments(rng, 20)
+    data = PreferenceDataset(2, rng)
+    pairs = pairs_of(segs, rng, 60)[:40]
+    data.add(pairs, SyntheticOracle().answer(pairs))
+    trainer = RewardTrainer(MLPRewardEnsemble(OBS, ACT, n_members=2), data,
+                            RewardTrainerConfig(batch_size=8, recent_fraction=1.0))
+    weights = torch.ones(2, 40)
+    weights[0, -8:] = 0  # member 0 holds out the 8 newest labels
+    draws = torch.stack([trainer._draw(weights, 8) for _ in range(100)])  # (100, M, B)
+    assert bool((draws[:, 1] >= 32).all())  # member 1: all from the new labels
+    assert bool((draws[:, 0] < 32).all())  # member 0: never a held-out one, from all labels instead
+    with pytest.raises(ValueError, match="recent_fraction"):
+        RewardTrainerConfig(recent_fraction=1.5)
+    small = RewardTrainer(trainer.model, data, RewardTrainerConfig(batch_size=8, recent_fraction=0.01))
+    assert bool((torch.stack([small._draw(torch.ones(2, 40), 8) for _ in range(50)])[:, :, 0] >= 32).all())

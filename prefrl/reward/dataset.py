@@ -118,13 +118,13 @@ class PreferenceDataset:
         max_size: int | None = None,
     ) -> "PreferenceDataset":
         """Reload every stored comparison (offline reuse, or resuming a run)."""
-        comparisons: list[Comparison] = [c for c in store.comparisons() if Answer(c.answer).target is not None]
-        if max_size is not None:
-            comparisons = comparisons[-max_size:]  # the FIFO keeps these: load no other segments
+        labelled: list[Comparison] = [c for c in store.comparisons() if Answer(c.answer).target is not None]
+        comparisons = labelled[-max_size:] if max_size is not None else labelled  # the FIFO keeps these: load no other segments
         segments = store.segments({c.left_id for c in comparisons} | {c.right_id for c in comparisons})
         data = cls(n_members, rng, max_size)
         data.add([(segments[c.left_id], segments[c.right_id]) for c in comparisons],
                  [c.answer for c in comparisons])
+        data.total_added = len(labelled)  # over the run's life, the labels the FIFO dropped included
         return data
 
     def replace_with(self, store: PreferenceStore) -> None:

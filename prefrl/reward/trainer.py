@@ -48,7 +48,11 @@ class RewardTrainerConfig:
     """Share of each member's batch drawn from the labels that arrived since the last update (at
     least a batch's worth of the newest), the rest from all labels. 0 is the paper's uniform draw.
     Above 0, a label about what the agent does now is learned within the update it arrives in,
-    not diluted among thousands of older ones."""
+    not diluted among thousands of older ones. Rounded to whole comparisons, at least one when above 0."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.recent_fraction <= 1.0:
+            raise ValueError(f"recent_fraction must be within [0, 1], got {self.recent_fraction}")
 
 
 class RewardTrainer:
@@ -117,7 +121,7 @@ class RewardTrainer:
         from all. A member that holds out every new label draws its whole batch from all."""
         cfg = self.config
         idx = torch.multinomial(weights, cfg.batch_size, replacement=True, generator=self.generator)
-        k = round(cfg.recent_fraction * cfg.batch_size)
+        k = max(1, round(cfg.recent_fraction * cfg.batch_size)) if cfg.recent_fraction > 0 else 0
         n = weights.shape[1]
         if k == 0 or new >= n:
             return idx

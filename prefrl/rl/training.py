@@ -145,11 +145,11 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
     """The reward trainer's settings for a run: its flags, else its environment type's defaults."""
     config, d = plan.config, plan.defaults
     max_steps = config.reward_max_steps or d.reward_max_steps
+    recent = d.reward_recent_fraction if config.reward_recent_fraction is None else config.reward_recent_fraction
     return RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
         batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
-        eval_comparisons=d.eval_comparisons, recent_fraction=(d.reward_recent_fraction if config.reward_recent_fraction is None
-                         else config.reward_recent_fraction))
+        eval_comparisons=d.eval_comparisons, recent_fraction=recent)
 
 
 def train(config: TrainConfig) -> Path:
