@@ -61,8 +61,12 @@ def plot_learning_curve(run_dir: Path) -> Path | None:
     bottom.set_ylabel("labels")
     bottom.set_xlabel("env steps")
     bottom.grid(alpha=0.3)
+    return save_figure(fig, Path(run_dir) / "learning_curve.png")
+
+
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Lay out, write and close a matplotlib figure; returns the path."""
     fig.tight_layout()
-    out = Path(run_dir) / "learning_curve.png"
-    fig.savefig(out, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
-    return out
+    return Path(path)

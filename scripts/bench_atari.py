@@ -167,10 +167,7 @@ def reward_curves(job: dict) -> dict[str, np.ndarray]:
 
 
 def plot(results: list[dict], random_mean: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from prefrl.plotting import plt, save_figure  # pyplot with the Agg backend set
 
     fig, (ax, rew, mem) = plt.subplots(1, 3, figsize=(17, 4.5))
     for r in results:
@@ -196,8 +193,7 @@ def plot(results: list[dict], random_mean: float, path: Path) -> None:
     mem.legend()
     if rew.lines:
         rew.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 def summarise(results: list[dict], random: np.ndarray) -> str:

@@ -92,10 +92,7 @@ def main() -> int:
     for k, lo, hi in zip(prof["offsets"], prof["loss"], prof["gain"]):
         print(f"| {k:+d} | {lo:+.4f} | {hi:+.4f} |")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from prefrl.plotting import plt, save_figure  # pyplot with the Agg backend set
 
     out = args.out or args.run_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -108,9 +105,7 @@ def main() -> int:
     ax.set(xlabel="steps from the event (0: the step the true reward marks)", ylabel="learned reward per step",
            title=f"{config.env}: learned reward around reward events")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "reward_event_profile.png", dpi=110)
-    print(f"\nwrote {out / 'reward_event_profile.png'}")
+    print(f"\nwrote {save_figure(fig, out / 'reward_event_profile.png')}")
     return 0
 
 

@@ -102,10 +102,7 @@ def main() -> int:
 
     out = args.out or args.run_dir
     out.mkdir(parents=True, exist_ok=True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from prefrl.plotting import plt, save_figure  # pyplot with the Agg backend set
 
     table = np.array(rows)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -115,9 +112,7 @@ def main() -> int:
     ax.set(xlabel="reward-model gradient steps", ylabel="accuracy (preferred side scored higher)",
            title=f"{config.env}: {len(train)} labels to train on")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "reward_fit_curve.png", dpi=110)
-    print(f"wrote {out / 'reward_fit_curve.png'}")
+    print(f"wrote {save_figure(fig, out / 'reward_fit_curve.png')}")
     return 0
 
 
