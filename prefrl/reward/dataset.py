@@ -119,7 +119,8 @@ class PreferenceDataset:
     ) -> "PreferenceDataset":
         """Reload every stored comparison (offline reuse, or resuming a run)."""
         labelled: list[Comparison] = [c for c in store.comparisons() if Answer(c.answer).target is not None]
-        comparisons = labelled[-max_size:] if max_size is not None else labelled  # the FIFO keeps these: load no other segments
+        # the FIFO keeps these: load no other segments
+        comparisons = labelled[-max_size:] if max_size is not None else labelled
         segments = store.segments({c.left_id for c in comparisons} | {c.right_id for c in comparisons})
         data = cls(n_members, rng, max_size)
         data.add([(segments[c.left_id], segments[c.right_id]) for c in comparisons],
