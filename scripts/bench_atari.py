@@ -150,8 +150,12 @@ def curve(job: dict) -> np.ndarray:
     out = Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}"
     if job["arm"] == "true_reward":
         return read_curve(out / "curve.csv", "env_steps", "true_return")
-    return read_curve(Path((out / "run_dir.txt").read_text()) / "progress.csv", "charts/env_steps",
-                      "charts/true_return")
+    return read_curve(prefrl_run_dir(job) / "progress.csv", "charts/env_steps", "charts/true_return")
+
+
+def prefrl_run_dir(job: dict) -> Path:
+    """The run folder a prefrl arm-run wrote (its arm folder's run_dir.txt names it)."""
+    return Path((Path(job["out"]) / f"{job['game']}__prefrl__{job['seed']}" / "run_dir.txt").read_text())
 
 
 def reward_curves(job: dict) -> dict[str, np.ndarray]:
@@ -160,8 +164,7 @@ def reward_curves(job: dict) -> dict[str, np.ndarray]:
     segment returns on recent segments."""
     from prefrl.plotting import read_curve
 
-    progress = Path((Path(job["out"]) / f"{job['game']}__prefrl__{job['seed']}" / "run_dir.txt").read_text())
-    return {name: read_curve(progress / "progress.csv", "charts/env_steps", key)
+    return {name: read_curve(prefrl_run_dir(job) / "progress.csv", "charts/env_steps", key)
             for name, key in (("accuracy on new labels", "reward/heldout_accuracy"),
                               ("return correlation", "reward/return_corr"))}
 
