@@ -82,9 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     viewer.add_argument("--token", default=None, help="access token annotators' links must carry")
     viewer.add_argument("--videos-dir", type=Path, default=Path("videos"),
                         help="folder for rendered clips; this run's go in a subfolder (default: videos)")
-    plot = sub.add_parser("plot", help="(re)draw a run folder's learning curve",
-                          description="Draw learning_curve.png from a run folder's progress.csv.")
-    plot.add_argument("run_dir", type=Path, help="run folder written by `prefrl train`")
+    plot = sub.add_parser("plot", help="(re)draw a run folder's learning curve, or compare several runs",
+                          description="With one run folder: draw its learning_curve.png from its progress.csv. "
+                                      "With several: draw their true-return curves (and reward-model "
+                                      "accuracy) on shared axes into --out, each named by the settings "
+                                      "in which the runs differ.")
+    plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
+                      help="run folders written by `prefrl train`; for a comparison also benchmark arm "
+                           "folders (a true-reward arm's curve.csv)")
+    plot.add_argument("--out", type=Path, default=Path("comparison.png"),
+                      help="where a comparison of several runs is written (default: comparison.png)")
+    plot.add_argument("--smooth", type=int, default=1, metavar="K",
+                      help="comparison curves: trailing mean over K logged points (default: 1, none)")
     return parser
 
 
@@ -133,13 +142,24 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(args.run_dir, args.host, args.port, args.videos_dir, args.token)
         elif args.command == "plot":
-            from prefrl.plotting import plot_learning_curve
+            from prefrl.plotting import plot_comparison, plot_learning_curve
 
-            if not (args.run_dir / "progress.csv").is_file():
-                raise ConfigError(f"{args.run_dir} has no progress.csv; pass a run folder written by `prefrl train`")
-            out = plot_learning_curve(args.run_dir)
+            if args.smooth < 1:
+                raise ConfigError(f"--smooth must be 1 or more, got {args.smooth}")
+            if len(args.run_dirs) > 1:
+                try:
+                    print(plot_comparison(args.run_dirs, args.out, args.smooth))
+                except ValueError as exc:
+                    raise ConfigError(f"{exc}; pass run folders") from None
+                except OSError as exc:
+                    raise ConfigError(f"cannot write {args.out} ({exc.strerror or exc}); choose a writable --out") from None
+                return 0
+            (run_dir,) = args.run_dirs
+            if not (run_dir / "progress.csv").is_file():
+                raise ConfigError(f"{run_dir} has no progress.csv; pass a run folder written by `prefrl train`")
+            out = plot_learning_curve(run_dir)
             if out is None:
-                raise ConfigError(f"{args.run_dir}/progress.csv has no learning-curve columns yet")
+                raise ConfigError(f"{run_dir}/progress.csv has no learning-curve columns yet")
             print(out)
     except ConfigError as exc:
         print(f"prefrl {args.command}: error: {exc}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -62,6 +63,76 @@ def plot_learning_curve(run_dir: Path) -> Path | None:
     bottom.set_xlabel("env steps")
     bottom.grid(alpha=0.3)
     return save_figure(fig, Path(run_dir) / "learning_curve.png")
+
+
+SAME_RUN_KEYS = ("name", "runs_dir", "progress", "viewer", "viewer_port", "torch_threads", "checkpoint_every")
+"""Config fields that do not change what a run learns: left out of comparison legends."""
+
+
+def curve_source(folder: Path) -> tuple[Path, str, str, dict]:
+    """Where a folder keeps its score curve: a prefrl run's progress.csv (also through a benchmark
+    arm folder's run_dir.txt) or a true-reward benchmark arm's curve.csv. Returns (csv path,
+    steps column, return column, the run's config or {}); ValueError if the folder has neither."""
+    folder = Path(folder)
+    if (folder / "run_dir.txt").is_file():
+        folder = Path((folder / "run_dir.txt").read_text().strip())
+    if (folder / "progress.csv").is_file():
+        config_path = folder / "config.json"
+        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+        return folder / "progress.csv", "charts/env_steps", "charts/true_return", config
+    if (folder / "curve.csv").is_file():
+        return folder / "curve.csv", "env_steps", "true_return", {}
+    raise ValueError(f"{folder} has neither progress.csv (a `prefrl train` run) nor curve.csv "
+                     f"(a benchmark's true-reward arm)")
+
+
+def comparison_labels(folders: list[Path], configs: list[dict]) -> list[str]:
+    """Legend names: a run's name and seed, plus the config values in which the runs differ
+    (true-reward arms, which have no config, by their folder name)."""
+    keys = sorted({k for c in configs for k in c} - set(SAME_RUN_KEYS) - {"seed"})
+    differing = [k for k in keys if len({json.dumps(c.get(k)) for c in configs if c}) > 1]
+    labels = []
+    for folder, config in zip(folders, configs):
+        if not config:
+            labels.append(Path(folder).name)
+            continue
+        diff = ", ".join(f"{k}={config.get(k)}" for k in differing)
+        labels.append(f"{config.get('name', Path(folder).name)} seed {config.get('seed')}" + (f" ({diff})" if diff else ""))
+    return labels
+
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each value and the window-1 before it (fewer at the start)."""
+    if window <= 1 or len(values) == 0:
+        return values
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    start = np.maximum(idx - window, 0)
+    return (sums[idx] - sums[start]) / (idx - start)
+
+
+def plot_comparison(folders: list[Path], out: Path, smooth: int = 1) -> Path:
+    """Several runs on shared axes: true return against env steps, and where a run has one, its
+    reward model's accuracy on each update's new labels. For ablations and seed spreads."""
+    sources = [curve_source(f) for f in folders]
+    labels = comparison_labels(folders, [s[3] for s in sources])
+    fig, (score, acc) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+    for (path, x_key, y_key, config), label in zip(sources, labels):
+        pts = read_curve(path, x_key, y_key)
+        line, = score.plot(pts[:, 0], trailing_mean(pts[:, 1], smooth), label=label, alpha=0.9)
+        if config:
+            heldout = read_curve(path, x_key, "reward/heldout_accuracy")
+            acc.plot(heldout[:, 0], trailing_mean(heldout[:, 1], smooth), color=line.get_color(), label=label)
+    note = f" (trailing mean of {smooth} logged points)" if smooth > 1 else ""
+    score.set(xlabel="env steps", ylabel="true return" + note, title="true return during training")
+    acc.set(xlabel="env steps", ylabel="accuracy" + note, ylim=(-0.05, 1.05),
+            title="reward model: accuracy on new labels before training on them")
+    for ax in (score, acc):
+        ax.grid(alpha=0.3)
+    score.legend(fontsize=8)
+    if not acc.lines:
+        acc.text(0.5, 0.5, "no prefrl run among these", ha="center", va="center", transform=acc.transAxes)
+    return save_figure(fig, out)
 
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from prefrl.cli import main
@@ -118,3 +119,45 @@ def test_eval_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["eval", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "pass a run folder written by `prefrl train`" in err
+
+
+def _fake_run(folder: Path, name: str, steps: int, returns: list[float], accuracy: list[float]) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"env": "prefrl/Pong-v0", "name": name, "seed": 0,
+                                                    "reward_max_steps": steps, "runs_dir": str(folder.parent)}))
+    with (folder / "progress.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["charts/env_steps", "charts/true_return", "reward/heldout_accuracy"])
+        for i, (ret, acc) in enumerate(zip(returns, accuracy)):
+            w.writerow([1000 * (i + 1), ret, acc])
+    return folder
+
+
+def test_plot_compares_runs_named_by_the_settings_they_differ_in(tmp_path, capsys):
+    from prefrl.plotting import comparison_labels, curve_source, trailing_mean
+
+    a = _fake_run(tmp_path / "a", "fast", 15, [-21, -20, -18], [0.6, 0.8, 0.9])
+    b = _fake_run(tmp_path / "b", "slow", 30, [-21, -15, -5], [0.7, 0.9, 1.0])
+    arm = tmp_path / "Pong__prefrl__0"  # a benchmark arm folder naming its run folder
+    arm.mkdir()
+    (arm / "run_dir.txt").write_text(str(b))
+    true_arm = tmp_path / "Pong__true_reward__0"
+    true_arm.mkdir()
+    (true_arm / "curve.csv").write_text("env_steps,wall_seconds,true_return\n1000,1.0,-20\n2000,2.0,-10\n")
+    assert curve_source(arm)[0] == b / "progress.csv"
+    configs = [curve_source(f)[3] for f in (a, arm, true_arm)]
+    assert comparison_labels([a, arm, true_arm], configs) == [
+        "fast seed 0 (reward_max_steps=15)", "slow seed 0 (reward_max_steps=30)", "Pong__true_reward__0"]
+    assert trailing_mean(np.array([1.0, 3.0, 5.0, 7.0]), 2).tolist() == [1.0, 2.0, 4.0, 6.0]
+
+    out = tmp_path / "cmp.png"
+    assert main(["plot", str(a), str(arm), str(true_arm), "--out", str(out), "--smooth", "2"]) == 0
+    assert out.stat().st_size > 10_000 and capsys.readouterr().out.strip() == str(out)
+    assert main(["plot", str(a)]) == 0 and (a / "learning_curve.png").is_file()  # one run: its own curve
+
+    assert main(["plot", str(a), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "neither progress.csv" in err
+    assert main(["plot", str(a), str(b), "--out", str(tmp_path / "missing" / "x.png")]) == 2
+    assert "choose a writable --out" in capsys.readouterr().err
+    assert main(["plot", str(a), str(b), "--smooth", "0"]) == 2

@@ -1,4 +1,5 @@
 import csv
+import json
 import signal
 import sqlite3
 import subprocess
@@ -61,3 +62,28 @@ def test_resume_rejects_other_flags_and_non_runs(tmp_path, capsys):
     assert "drop --labels" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "pass a run folder" in capsys.readouterr().err
+
+
+def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
+    from dataclasses import fields
+
+    from prefrl.config import TrainConfig
+    from prefrl.rl.training import plan_run, resolved_config, reward_trainer_config
+
+    for config in (TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000),
+                   TrainConfig(env="HalfCheetah-v5", labels=700, timesteps=1_000_000, reward_max_steps=7)):
+        plan = plan_run(config)
+        written = resolved_config(plan)
+        defaults = {"segment_length", "segment_buffer", "initial_label_fraction", "schedule_horizon",
+                    "pretrain_epochs", "reward_max_steps", "reward_recent_fraction", "n_envs"}
+        assert all(getattr(written, name) is not None for name in defaults)
+        assert written.reward_max_steps == reward_trainer_config(plan).max_steps
+        # read back from JSON, the written config plans the same run, flag for flag
+        again = plan_run(TrainConfig(**json.loads(written.to_json())))
+        assert reward_trainer_config(again) == reward_trainer_config(plan)
+        for f in fields(plan):
+            if f.name != "config":
+                assert getattr(again, f.name) == getattr(plan, f.name), f.name
+    pong = resolved_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000)))
+    assert (pong.reward_max_steps, pong.reward_recent_fraction, pong.label_buffer, pong.segment_length) == (15, 0.5, 3000, 25)
+    assert round(pong.initial_label_fraction * 3300) == 500

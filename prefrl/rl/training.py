@@ -7,6 +7,7 @@ callback collects segments, asks for labels on the schedule and retrains the ens
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import shutil
@@ -152,10 +153,22 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
         eval_comparisons=d.eval_comparisons, recent_fraction=recent)
 
 
+def resolved_config(plan: RunPlan) -> TrainConfig:
+    """The run's config with each environment-type default it takes written in: its config.json
+    then says what the run used, and a resume keeps those values if prefrl's defaults change."""
+    trainer = reward_trainer_config(plan)
+    return dataclasses.replace(
+        plan.config, segment_length=plan.segment_length, segment_buffer=plan.segment_buffer,
+        label_buffer=plan.label_buffer, initial_label_fraction=plan.schedule.initial_fraction,
+        schedule_horizon=plan.schedule.horizon, pretrain_epochs=plan.pretrain_epochs,
+        reward_max_steps=trainer.max_steps, reward_recent_fraction=trainer.recent_fraction, n_envs=plan.ppo.n_envs)
+
+
 def train(config: TrainConfig) -> Path:
     """Run the whole preference loop in a new run folder; returns the folder."""
     plan = plan_run(config)
-    return _run(plan, create_run_dir(config), state=None)
+    plan = dataclasses.replace(plan, config=resolved_config(plan))
+    return _run(plan, create_run_dir(plan.config), state=None)
 
 
 def resume(run_dir: Path) -> Path:
