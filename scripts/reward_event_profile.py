@@ -25,7 +25,10 @@ import numpy as np
 def event_profiles(learned: list[np.ndarray], true: list[np.ndarray], window: int) -> dict[str, np.ndarray]:
     """Mean learned reward at offsets -window..window from each step whose true reward is negative
     ("loss") or positive ("gain"), over per-segment reward arrays; NaN at offsets no event reaches.
-    Also "count" of events per sign, and "quiet": the mean learned reward over segments with no event."""
+    Also "count" of events per sign, "quiet": the mean learned reward over segments with no event,
+    and "quiet_sd": the standard deviation of those segments' summed learned reward (how much a
+    stretch of play in which nothing happens is paid more or less: the noise an event's signal
+    competes with)."""
     offsets = np.arange(-window, window + 1)
     sums = {name: np.zeros(len(offsets)) for name in ("loss", "gain")}
     hits = {name: np.zeros(len(offsets)) for name in ("loss", "gain")}
@@ -47,6 +50,7 @@ def event_profiles(learned: list[np.ndarray], true: list[np.ndarray], window: in
     out["offsets"] = offsets
     out["count"] = np.array([count["loss"], count["gain"]])
     out["quiet"] = np.array(np.concatenate(quiet).mean() if quiet else np.nan)
+    out["quiet_sd"] = np.array(np.std([r.sum() for r in quiet]) if len(quiet) > 1 else np.nan)
     return out
 
 
@@ -86,7 +90,12 @@ def main() -> int:
     prof = event_profiles(learned, [s.true_rewards for s in segs], args.window)
     n_loss, n_gain = prof["count"]
     print(f"{config.env}: {len(segs)} labelled segments, {n_loss} steps with negative true reward, "
-          f"{n_gain} with positive; mean learned reward in segments with neither: {float(prof['quiet']):+.4f}\n")
+          f"{n_gain} with positive; mean learned reward in segments with neither: {float(prof['quiet']):+.4f}")
+    length = len(segs[0].true_rewards)
+    window_sum = lambda name: np.nansum(prof[name] - prof["quiet"])  # noqa: E731  (above the quiet level)
+    print(f"signal and noise: the {2 * args.window + 1} steps around a negative event sum to "
+          f"{window_sum('loss'):+.3f} above the quiet level, around a positive one {window_sum('gain'):+.3f}; "
+          f"segments without events ({length} steps) sum to values with sd {float(prof['quiet_sd']):.3f}\n")
     print("| offset from the event (steps) | learned reward around a negative event | around a positive one |")
     print("|---:|---:|---:|")
     for k, lo, hi in zip(prof["offsets"], prof["loss"], prof["gain"]):

@@ -265,6 +265,9 @@ def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events
     assert prof["loss"][3] == -1 and np.nanargmin(prof["loss"]) == 3  # the dip, one step before the event
     assert prof["gain"][4] == 2 and np.isnan(prof["gain"][2])  # the won point is at step 1: no step at -2
     assert np.isnan(prof["loss"][8])  # the lost point is at step 3 of 6: nothing 4 steps after it
+    assert np.isnan(float(prof["quiet_sd"]))  # one quiet segment: no spread
+    prof = event_profiles(learned + [np.full(6, 0.5)], true + [np.zeros(6)], window=4)
+    assert float(prof["quiet_sd"]) == pytest.approx(0.6)  # segment sums 1.8 and 3.0
 
 
 def test_reward_event_profile_refuses_what_it_cannot_profile(hopper_run, tmp_path):
