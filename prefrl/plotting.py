@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -79,11 +80,23 @@ def curve_source(folder: Path) -> tuple[Path, str, str, dict]:
     if (folder / "progress.csv").is_file():
         config_path = folder / "config.json"
         config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-        return folder / "progress.csv", "charts/env_steps", "charts/true_return", config
+        return folder / "progress.csv", "charts/env_steps", "charts/true_return", _with_defaults(config)
     if (folder / "curve.csv").is_file():
         return folder / "curve.csv", "env_steps", "true_return", {}
     raise ValueError(f"{folder} has neither progress.csv (a `prefrl train` run) nor curve.csv "
                      f"(a benchmark's true-reward arm)")
+
+
+def _with_defaults(config: dict) -> dict:
+    """A config.json's settings with the environment-type defaults a run took written in (runs
+    from before config.json recorded them left those null), so runs compare by what they used."""
+    from prefrl.config import ConfigError, TrainConfig
+    from prefrl.rl.training import plan_run, resolved_config
+
+    try:
+        return dataclasses.asdict(resolved_config(plan_run(TrainConfig(**config))))
+    except (ConfigError, TypeError, ValueError):
+        return config
 
 
 def comparison_labels(folders: list[Path], configs: list[dict]) -> list[str]:

@@ -161,3 +161,17 @@ def test_plot_compares_runs_named_by_the_settings_they_differ_in(tmp_path, capsy
     assert main(["plot", str(a), str(b), "--out", str(tmp_path / "missing" / "x.png")]) == 2
     assert "choose a writable --out" in capsys.readouterr().err
     assert main(["plot", str(a), str(b), "--smooth", "0"]) == 2
+
+
+def test_plot_comparison_names_runs_by_what_they_ran_with_defaults_included():
+    from prefrl.plotting import _with_defaults, comparison_labels
+
+    # an old run's config.json left the Atari defaults null; a new one records them: same settings
+    old = _with_defaults({"env": "prefrl/Pong-v0", "labels": 3300, "timesteps": 1_000_000, "name": "old"})
+    new = _with_defaults({"env": "prefrl/Pong-v0", "labels": 3300, "timesteps": 1_000_000, "name": "new",
+                          "reward_max_steps": 15, "pretrain_epochs": 6.0})
+    more = _with_defaults({"env": "prefrl/Pong-v0", "labels": 3300, "timesteps": 1_000_000, "name": "more",
+                           "reward_max_steps": 30})
+    assert comparison_labels([Path("a"), Path("b"), Path("c")], [old, new, more]) == [
+        "old seed 0 (reward_max_steps=15)", "new seed 0 (reward_max_steps=15)", "more seed 0 (reward_max_steps=30)"]
+    assert _with_defaults({"env": "NoSuchEnv-v0"}) == {"env": "NoSuchEnv-v0"}  # kept as written
