@@ -90,10 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
                       help="run folders written by `prefrl train`; for a comparison also benchmark arm "
                            "folders (a true-reward arm's curve.csv)")
-    plot.add_argument("--out", type=Path, default=Path("comparison.png"),
-                      help="where a comparison of several runs is written (default: comparison.png)")
+    plot.add_argument("--out", type=Path, default=None,
+                      help="write a comparison plot here (default with several runs: comparison.png); "
+                           "with one run, draws that run in the comparison layout")
     plot.add_argument("--smooth", type=int, default=1, metavar="K",
-                      help="comparison curves: trailing mean over K logged points (default: 1, none)")
+                      help="comparison plot: trailing mean over K logged points (default: 1, none)")
     return parser
 
 
@@ -146,13 +147,14 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.smooth < 1:
                 raise ConfigError(f"--smooth must be 1 or more, got {args.smooth}")
-            if len(args.run_dirs) > 1:
+            if len(args.run_dirs) > 1 or args.out is not None or args.smooth > 1:
+                out = args.out or Path("comparison.png")
                 try:
-                    print(plot_comparison(args.run_dirs, args.out, args.smooth))
+                    print(plot_comparison(args.run_dirs, out, args.smooth))
                 except ValueError as exc:
                     raise ConfigError(f"{exc}; pass run folders") from None
                 except OSError as exc:
-                    raise ConfigError(f"cannot write {args.out} ({exc.strerror or exc}); choose a writable --out") from None
+                    raise ConfigError(f"cannot write {out} ({exc.strerror or exc}); choose a writable --out") from None
                 return 0
             (run_dir,) = args.run_dirs
             if not (run_dir / "progress.csv").is_file():

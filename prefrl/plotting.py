@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -74,34 +73,28 @@ def curve_source(folder: Path) -> tuple[Path, str, str, dict]:
     """Where a folder keeps its score curve: a prefrl run's progress.csv (also through a benchmark
     arm folder's run_dir.txt) or a true-reward benchmark arm's curve.csv. Returns (csv path,
     steps column, return column, the run's config or {}); ValueError if the folder has neither."""
-    folder = Path(folder)
+    given = folder = Path(folder)
     if (folder / "run_dir.txt").is_file():
-        folder = Path((folder / "run_dir.txt").read_text().strip())
+        named = Path((folder / "run_dir.txt").read_text().strip())
+        # the benchmark wrote the path as seen from where it ran; the run folder sits in the arm folder
+        folder = named if named.is_dir() else folder / named.name
     if (folder / "progress.csv").is_file():
         config_path = folder / "config.json"
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-        return folder / "progress.csv", "charts/env_steps", "charts/true_return", _with_defaults(config)
+        try:
+            config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read {config_path} ({exc})") from None
+        return folder / "progress.csv", "charts/env_steps", "charts/true_return", config
     if (folder / "curve.csv").is_file():
         return folder / "curve.csv", "env_steps", "true_return", {}
-    raise ValueError(f"{folder} has neither progress.csv (a `prefrl train` run) nor curve.csv "
+    raise ValueError(f"{given} has neither progress.csv (a `prefrl train` run) nor curve.csv "
                      f"(a benchmark's true-reward arm)")
-
-
-def _with_defaults(config: dict) -> dict:
-    """A config.json's settings with the environment-type defaults a run took written in (runs
-    from before config.json recorded them left those null), so runs compare by what they used."""
-    from prefrl.config import ConfigError, TrainConfig
-    from prefrl.rl.training import plan_run, resolved_config
-
-    try:
-        return dataclasses.asdict(resolved_config(plan_run(TrainConfig(**config))))
-    except (ConfigError, TypeError, ValueError):
-        return config
 
 
 def comparison_labels(folders: list[Path], configs: list[dict]) -> list[str]:
     """Legend names: a run's name and seed, plus the config values in which the runs differ
-    (true-reward arms, which have no config, by their folder name)."""
+    (true-reward arms, which have no config, by their folder name). A value left null ("default")
+    is the default of the prefrl that ran it: config.json records the defaults only from 2026-11-25."""
     keys = sorted({k for c in configs for k in c} - set(SAME_RUN_KEYS) - {"seed"})
     differing = [k for k in keys if len({json.dumps(c.get(k)) for c in configs if c}) > 1]
     labels = []
@@ -109,7 +102,7 @@ def comparison_labels(folders: list[Path], configs: list[dict]) -> list[str]:
         if not config:
             labels.append(Path(folder).name)
             continue
-        diff = ", ".join(f"{k}={config.get(k)}" for k in differing)
+        diff = ", ".join(f"{k}={'default' if config.get(k) is None else config[k]}" for k in differing)
         labels.append(f"{config.get('name', Path(folder).name)} seed {config.get('seed')}" + (f" ({diff})" if diff else ""))
     return labels
 
@@ -129,12 +122,17 @@ def plot_comparison(folders: list[Path], out: Path, smooth: int = 1) -> Path:
     reward model's accuracy on each update's new labels. For ablations and seed spreads."""
     sources = [curve_source(f) for f in folders]
     labels = comparison_labels(folders, [s[3] for s in sources])
+    try:
+        curves = [(read_curve(path, x_key, y_key),
+                   read_curve(path, x_key, "reward/heldout_accuracy") if config else np.empty((0, 2)))
+                  for path, x_key, y_key, config in sources]
+    except (OSError, KeyError, ValueError) as exc:
+        raise ValueError(f"cannot read a run's curve ({exc})") from None
     fig, (score, acc) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [3, 2]})
-    for (path, x_key, y_key, config), label in zip(sources, labels):
-        pts = read_curve(path, x_key, y_key)
+    for (pts, heldout), label in zip(curves, labels):
+        label += "" if len(pts) else " (no finished episode yet)"
         line, = score.plot(pts[:, 0], trailing_mean(pts[:, 1], smooth), label=label, alpha=0.9)
-        if config:
-            heldout = read_curve(path, x_key, "reward/heldout_accuracy")
+        if len(heldout):
             acc.plot(heldout[:, 0], trailing_mean(heldout[:, 1], smooth), color=line.get_color(), label=label)
     note = f" (trailing mean of {smooth} logged points)" if smooth > 1 else ""
     score.set(xlabel="env steps", ylabel="true return" + note, title="true return during training")

@@ -54,6 +54,22 @@ def event_profiles(learned: list[np.ndarray], true: list[np.ndarray], window: in
     return out
 
 
+def signal_and_noise(prof: dict[str, np.ndarray], length: int) -> str:
+    """One line: what the profiled steps around each kind of event sum to above the quiet level
+    (the signal), against the spread of quiet segments' sums (the noise); n/a where a figure has
+    no data."""
+    def window_sum(name: str) -> str:
+        above = prof[name] - prof["quiet"]
+        if np.isnan(above).all():
+            return "n/a"
+        return f"{np.nansum(above):+.3f} over {int((~np.isnan(above)).sum())} steps"
+
+    sd = float(prof["quiet_sd"])
+    return (f"signal and noise: around a negative event the learned reward sums to {window_sum('loss')} above "
+            f"the quiet level, around a positive one to {window_sum('gain')}; segments without events "
+            f"({length} steps) sum to values with sd {'n/a' if np.isnan(sd) else f'{sd:.3f}'}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", type=Path, help="run folder written by `prefrl train` (its checkpoint and preferences.sqlite)")
@@ -91,11 +107,7 @@ def main() -> int:
     n_loss, n_gain = prof["count"]
     print(f"{config.env}: {len(segs)} labelled segments, {n_loss} steps with negative true reward, "
           f"{n_gain} with positive; mean learned reward in segments with neither: {float(prof['quiet']):+.4f}")
-    length = len(segs[0].true_rewards)
-    window_sum = lambda name: np.nansum(prof[name] - prof["quiet"])  # noqa: E731  (above the quiet level)
-    print(f"signal and noise: the {2 * args.window + 1} steps around a negative event sum to "
-          f"{window_sum('loss'):+.3f} above the quiet level, around a positive one {window_sum('gain'):+.3f}; "
-          f"segments without events ({length} steps) sum to values with sd {float(prof['quiet_sd']):.3f}\n")
+    print(signal_and_noise(prof, len(segs[0].true_rewards)) + "\n")
     print("| offset from the event (steps) | learned reward around a negative event | around a positive one |")
     print("|---:|---:|---:|")
     for k, lo, hi in zip(prof["offsets"], prof["loss"], prof["gain"]):

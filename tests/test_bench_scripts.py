@@ -251,7 +251,7 @@ def test_label_set_memory_fills_the_fifo_and_rejects_bad_counts():
 def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events():
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from reward_event_profile import event_profiles
+        from reward_event_profile import event_profiles, signal_and_noise
     finally:
         sys.path.pop(0)
     import numpy as np
@@ -268,6 +268,10 @@ def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events
     assert np.isnan(float(prof["quiet_sd"]))  # one quiet segment: no spread
     prof = event_profiles(learned + [np.full(6, 0.5)], true + [np.zeros(6)], window=4)
     assert float(prof["quiet_sd"]) == pytest.approx(0.6)  # segment sums 1.8 and 3.0
+    line = signal_and_noise(prof, 6)
+    assert "sd 0.600" in line and "-2.900 over 6 steps" in line  # lost point at step 3 of 6: offsets -3..+2; quiet level 0.4
+    lonely = event_profiles([np.array([0.1, -1.0])], [np.array([0, -1])], window=2)  # no quiet segment, no gain
+    assert signal_and_noise(lonely, 2).count("n/a") == 3
 
 
 def test_reward_event_profile_refuses_what_it_cannot_profile(hopper_run, tmp_path):

@@ -33,6 +33,7 @@ def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
     assert run.name.startswith("HalfCheetah-v5__e2e__3__")
     config = json.loads((run / "config.json").read_text())
     assert config["labels"] == 10 and config["env"] == "HalfCheetah-v5"
+    assert config["segment_length"] == 30 and config["n_envs"] == 2  # the defaults it took, recorded
 
     db = sqlite3.connect(run / "preferences.sqlite")
     comparisons = db.execute("SELECT left_id, right_id, answer, teacher, created FROM comparisons").fetchall()
@@ -163,15 +164,22 @@ def test_plot_compares_runs_named_by_the_settings_they_differ_in(tmp_path, capsy
     assert main(["plot", str(a), str(b), "--smooth", "0"]) == 2
 
 
-def test_plot_comparison_names_runs_by_what_they_ran_with_defaults_included():
-    from prefrl.plotting import _with_defaults, comparison_labels
+def test_plot_comparison_says_default_where_a_run_recorded_none_and_finds_moved_bench_folders(tmp_path, capsys):
+    from prefrl.plotting import comparison_labels, curve_source
 
-    # an old run's config.json left the Atari defaults null; a new one records them: same settings
-    old = _with_defaults({"env": "prefrl/Pong-v0", "labels": 3300, "timesteps": 1_000_000, "name": "old"})
-    new = _with_defaults({"env": "prefrl/Pong-v0", "labels": 3300, "timesteps": 1_000_000, "name": "new",
-                          "reward_max_steps": 15, "pretrain_epochs": 6.0})
-    more = _with_defaults({"env": "prefrl/Pong-v0", "labels": 3300, "timesteps": 1_000_000, "name": "more",
-                           "reward_max_steps": 30})
-    assert comparison_labels([Path("a"), Path("b"), Path("c")], [old, new, more]) == [
-        "old seed 0 (reward_max_steps=15)", "new seed 0 (reward_max_steps=15)", "more seed 0 (reward_max_steps=30)"]
-    assert _with_defaults({"env": "NoSuchEnv-v0"}) == {"env": "NoSuchEnv-v0"}  # kept as written
+    old = {"env": "prefrl/Pong-v0", "name": "old", "seed": 0, "reward_max_steps": None}
+    new = {"env": "prefrl/Pong-v0", "name": "new", "seed": 1, "reward_max_steps": 30}
+    assert comparison_labels([Path("a"), Path("b")], [old, new]) == [
+        "old seed 0 (reward_max_steps=default)", "new seed 1 (reward_max_steps=30)"]
+    # a benchmark arm folder whose run_dir.txt holds the path as seen from where the benchmark ran
+    arm = tmp_path / "Pong__prefrl__0"
+    run = _fake_run(arm / "prefrl-Pong-v0__bench__0__x", "bench", 15, [], [])
+    (arm / "run_dir.txt").write_text("runs/bench_atari/Pong__prefrl__0/prefrl-Pong-v0__bench__0__x")
+    assert curve_source(arm)[0] == run / "progress.csv"
+    # one run with --out: the comparison layout; a run without a finished game is still drawn
+    out = tmp_path / "one.png"
+    assert main(["plot", str(arm), "--out", str(out)]) == 0 and out.stat().st_size > 10_000
+    (run / "config.json").write_text("{not json")
+    assert main(["plot", str(arm), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "cannot read" in err and "config.json" in err
