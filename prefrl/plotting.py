@@ -128,7 +128,11 @@ def plot_comparison(folders: list[Path], out: Path, smooth: int = 1) -> Path:
                   for path, x_key, y_key, config in sources]
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f"cannot read a run's curve ({exc})") from None
-    fig, (score, acc) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+    rows = 0.25 * len(folders) + 0.3  # legend height, inches: below the plots, where it hides no curve
+    fig = plt.figure(figsize=(14, 4.8 + rows))
+    grid = fig.add_gridspec(2, 2, width_ratios=[3, 2], height_ratios=[4.8, rows])
+    score, acc, key = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
+    key.axis("off")
     for (pts, heldout), label in zip(curves, labels):
         label += "" if len(pts) else " (no finished episode yet)"
         line, = score.plot(pts[:, 0], trailing_mean(pts[:, 1], smooth), label=label, alpha=0.9)
@@ -140,7 +144,7 @@ def plot_comparison(folders: list[Path], out: Path, smooth: int = 1) -> Path:
             title="reward model: accuracy on new labels before training on them")
     for ax in (score, acc):
         ax.grid(alpha=0.3)
-    score.legend(fontsize=8)
+    key.legend(*score.get_legend_handles_labels(), loc="center", fontsize=9, frameon=False)
     if not acc.lines:
         acc.text(0.5, 0.5, "no prefrl run among these", ha="center", va="center", transform=acc.transAxes)
     return save_figure(fig, out)
