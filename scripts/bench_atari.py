@@ -145,17 +145,17 @@ def random_scores(game: str, n_games: int, seed: int) -> np.ndarray:
 
 def curve(job: dict) -> np.ndarray:
     """(env_steps, score) over the run."""
-    from prefrl.plotting import read_curve
+    from prefrl.plotting import curve_source, read_curve
 
-    out = Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}"
-    if job["arm"] == "true_reward":
-        return read_curve(out / "curve.csv", "env_steps", "true_return")
-    return read_curve(prefrl_run_dir(job) / "progress.csv", "charts/env_steps", "charts/true_return")
+    path, x_key, y_key, _ = curve_source(Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}")
+    return read_curve(path, x_key, y_key)
 
 
 def prefrl_run_dir(job: dict) -> Path:
     """The run folder a prefrl arm-run wrote (its arm folder's run_dir.txt names it)."""
-    return Path((Path(job["out"]) / f"{job['game']}__prefrl__{job['seed']}" / "run_dir.txt").read_text())
+    from prefrl.plotting import curve_source
+
+    return curve_source(Path(job["out"]) / f"{job['game']}__prefrl__{job['seed']}")[0].parent
 
 
 def reward_curves(job: dict) -> dict[str, np.ndarray]:
