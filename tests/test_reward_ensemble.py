@@ -245,3 +245,27 @@ def test_a_member_that_holds_out_every_new_label_draws_its_whole_batch_from_all(
         RewardTrainerConfig(recent_fraction=1.5)
     small = RewardTrainer(trainer.model, data, RewardTrainerConfig(batch_size=8, recent_fraction=0.01))
     assert bool((torch.stack([small._draw(torch.ones(2, 40), 8) for _ in range(50)])[:, :, 0] >= 32).all())
+
+
+def test_many_segments_are_scored_in_chunks_of_bounded_steps_with_the_same_result(monkeypatch):
+    import prefrl.reward.ensemble as ensemble
+
+    slices = ensemble.chunk_slices(1000, 8, item_rows=60)
+    assert sum(s.stop - s.start for s in slices) == 1000 and slices[-1].stop == 1000
+    assert all((s.stop - s.start) * 60 <= ensemble.CHUNK_ROWS for s in slices) and len(slices) > 1
+    # the loss measurement scores the labelled segments in such chunks: same figures as one pass
+    rng = np.random.default_rng(0)
+    segs = random_segments(rng, 60)
+    pairs = pairs_of(segs, rng, 200)
+    data = PreferenceDataset(3, rng)
+    data.add(pairs, SyntheticOracle().answer(pairs))
+    trainer = RewardTrainer(MLPRewardEnsemble(OBS, ACT, n_members=3), data, seed=0)
+    trainer.train_round()
+    tensors = data.tensors()
+    figures = {}
+    for rows in (L * 7, 10**9):  # 7 segments a chunk, then all at once
+        monkeypatch.setattr(ensemble, "CHUNK_ROWS", rows)
+        trainer.generator.manual_seed(1)
+        figures[rows] = trainer._evaluate(tensors)
+    assert figures[L * 7]["reward/train_loss"] == pytest.approx(figures[10**9]["reward/train_loss"], rel=1e-5)
+    assert figures[L * 7]["reward/train_accuracy"] == figures[10**9]["reward/train_accuracy"]

@@ -42,7 +42,7 @@ def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarr
     model.eval()
     unique, inverse = np.unique(pairs, return_inverse=True)
     returns = torch.cat([segment_returns(model, *map(torch.as_tensor, buffer.batch(unique[sl])[:2]))
-                         for sl in chunk_slices(len(unique), buffer.obs[0].nbytes)], dim=1)  # (M, U)
+                         for sl in chunk_slices(len(unique), buffer.obs[0].nbytes, buffer.length)], dim=1)  # (M, U)
     inverse = torch.as_tensor(inverse.reshape(pairs.shape))
     p_left = torch.sigmoid(returns[:, inverse[:, 0]] - returns[:, inverse[:, 1]])
     return p_left.var(0, unbiased=False).numpy()
