@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import chunk_slices, segment_returns
+from prefrl.reward.ensemble import returns_in_chunks
 from prefrl.segments import SegmentBuffer
 
 
@@ -41,8 +41,9 @@ def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarr
     """Variance across members of P[left > right] for each pair, (n_pairs,)."""
     model.eval()
     unique, inverse = np.unique(pairs, return_inverse=True)
-    returns = torch.cat([segment_returns(model, *map(torch.as_tensor, buffer.batch(unique[sl])[:2]))
-                         for sl in chunk_slices(len(unique), buffer.obs[0].nbytes, buffer.length)], dim=1)  # (M, U)
+    returns = returns_in_chunks(model, len(unique),
+                                lambda sl: tuple(map(torch.as_tensor, buffer.batch(unique[sl])[:2])),
+                                buffer.obs[0].nbytes, buffer.length)  # (M, U)
     inverse = torch.as_tensor(inverse.reshape(pairs.shape))
     p_left = torch.sigmoid(returns[:, inverse[:, 0]] - returns[:, inverse[:, 1]])
     return p_left.var(0, unbiased=False).numpy()

@@ -7,7 +7,7 @@ net is an ensemble of one; nothing downstream special-cases it.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -160,6 +160,21 @@ def chunk_slices(n: int, item_bytes: int, item_rows: int = 1) -> list[slice]:
     and CHUNK_ROWS steps of items of `item_rows` steps each (a segment's length, or 1 for a step)."""
     size = max(1, min(CHUNK_BYTES // max(1, item_bytes), CHUNK_ROWS // max(1, item_rows)))
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def returns_in_chunks(
+    model: nn.Module,
+    n: int,
+    segments: Callable[[slice], tuple[torch.Tensor, torch.Tensor]],
+    item_bytes: int,
+    item_rows: int,
+    normalized: bool = False,
+) -> torch.Tensor:
+    """`segment_returns` of `n` segments, (M, n), scored a chunk at a time (`chunk_slices`):
+    `segments(sl)` gives the (obs, acts) tensors of the segments in slice `sl`, each segment
+    `item_bytes` of observations and `item_rows` steps."""
+    return torch.cat([segment_returns(model, *segments(sl), normalized=normalized)
+                      for sl in chunk_slices(n, item_bytes, item_rows)], dim=1)
 
 
 def segment_returns(

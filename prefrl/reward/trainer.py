@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from prefrl.reward.dataset import PreferenceDataset
-from prefrl.reward.ensemble import chunk_slices, segment_returns
+from prefrl.reward.ensemble import returns_in_chunks, segment_returns
 
 
 @dataclass
@@ -152,10 +152,8 @@ class RewardTrainer:
             rows = torch.randperm(n, generator=self.generator)[:cfg.eval_comparisons]
         segs, inverse = torch.unique(torch.cat([data["left"][rows], data["right"][rows]]), return_inverse=True)
         seg_obs = data["seg_obs"]
-        returns = torch.cat([segment_returns(self.model, seg_obs[segs[sl]], data["seg_acts"][segs[sl]])
-                             for sl in chunk_slices(len(segs), seg_obs[0].numel() * seg_obs.element_size(),
-                                                       seg_obs.shape[1])],
-                            dim=1)  # (M, unique segments)
+        returns = returns_in_chunks(self.model, len(segs), lambda sl: (seg_obs[segs[sl]], data["seg_acts"][segs[sl]]),
+                                    seg_obs[0].numel() * seg_obs.element_size(), seg_obs.shape[1])  # (M, segments)
         r_left, r_right = returns[:, inverse[:len(rows)]], returns[:, inverse[len(rows):]]
         target = data["target"][rows]
         weights = data["weights"][:, rows]
@@ -205,9 +203,9 @@ def preference_accuracy(model: nn.Module, left_obs, left_acts, right_obs, right_
     if int(decided.sum()) == 0:
         return None
     def returns(obs, acts) -> torch.Tensor:  # obs/acts: arrays or lists of per-segment arrays
-        return torch.cat([segment_returns(model, torch.as_tensor(np.stack(obs[sl])),
-                                          torch.as_tensor(np.stack(acts[sl])), normalized=True).mean(0)
-                          for sl in chunk_slices(len(obs), obs[0].nbytes, len(obs[0]))])
+        return returns_in_chunks(model, len(obs), lambda sl: (torch.as_tensor(np.stack(obs[sl])),
+                                                               torch.as_tensor(np.stack(acts[sl]))),
+                                 obs[0].nbytes, len(obs[0]), normalized=True).mean(0)
 
     r_left, r_right = returns(left_obs, left_acts), returns(right_obs, right_acts)
     correct = (r_left > r_right) == (target > 0.5)

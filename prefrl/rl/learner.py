@@ -13,7 +13,7 @@ from torch import nn
 from prefrl.preferences import PreferenceStore
 from prefrl.query.selectors import QuerySelector
 from prefrl.reward.dataset import PreferenceDataset
-from prefrl.reward.ensemble import chunk_slices, segment_returns
+from prefrl.reward.ensemble import returns_in_chunks
 from prefrl.reward.trainer import RewardTrainer, preference_accuracy
 from prefrl.rl.reward_wrapper import RolloutRecord
 from prefrl.segments import SegmentBuffer, SegmentCollector
@@ -155,9 +155,9 @@ class PreferenceLearner:
             self.model.fit_output_normalization(flat_obs, flat_acts, momentum=momentum)
         self.stats_fitted = True
         with torch.no_grad():
-            predicted = torch.cat([segment_returns(self.model, torch.as_tensor(obs[sl]), torch.as_tensor(acts[sl]),
-                                                   normalized=True).mean(0)
-                                   for sl in chunk_slices(len(obs), obs[0].nbytes, obs.shape[1])]).numpy()
+            predicted = returns_in_chunks(self.model, len(obs),
+                                          lambda sl: (torch.as_tensor(obs[sl]), torch.as_tensor(acts[sl])),
+                                          obs[0].nbytes, obs.shape[1], normalized=True).mean(0).numpy()
         true = true_rewards.sum(1)
         if len(true) > 2 and true.std() > 0 and predicted.std() > 0:
             metrics["reward/return_corr"] = float(np.corrcoef(predicted, true)[0, 1])
