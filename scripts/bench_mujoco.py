@@ -20,7 +20,7 @@ only, to compare a variant against the same baselines.
 `--merge A/results.json B/results.json ...` runs nothing and combines earlier invocations into one
 table (seeds 0-2 one day, 3-4 the next; a prefrl variant run with `--arms prefrl` against the
 baselines of another invocation). Every ratio is taken over the seeds both arms ran, and each
-prefrl variant keeps its flags in its row name.
+prefrl variant keeps its flags in its row name. With `--envs`, only those envs' runs are kept.
 
 Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
 arms of a seed share the machine's load alike.
@@ -271,10 +271,11 @@ def summarise(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def merge_results(paths: list[Path]) -> list[dict]:
-    """The arm-runs of several results.json files, one per (env, arm, flags, seed): where two files
-    hold the same one, the first file's is kept and the other named on stderr. Raises ValueError
-    with a one-line reason for a missing or unreadable file."""
+def merge_results(paths: list[Path], envs: list[str] | None = None) -> list[dict]:
+    """The arm-runs of several results.json files, one per (env, arm, flags, seed), only those of
+    `envs` where given: where two files hold the same one, the first file's is kept and the other
+    named on stderr. Raises ValueError with a one-line reason for a missing or unreadable file, or
+    when no run of `envs` is in them."""
     merged: dict[tuple, dict] = {}
     for path in paths:
         try:
@@ -287,12 +288,16 @@ def merge_results(paths: list[Path]) -> list[dict]:
                                                  for r in rows):
             raise ValueError(f"--merge: {path} is not a bench_mujoco results.json (a list of arm-runs)")
         for r in rows:
+            if envs is not None and r["env"] not in envs:
+                continue
             key = (r["env"], variant(r), r["seed"])
             if key in merged:
                 print(f"bench_mujoco: --merge: {r['env']} {variant(r)} seed {r['seed']} is in more than one "
                       f"file; keeping the first, dropping the one in {path}", file=sys.stderr)
                 continue
             merged[key] = r
+    if envs is not None and not merged:
+        raise ValueError(f"--merge: no runs of {', '.join(envs)} in these files (drop --envs to merge every env)")
     check_one_ppo_row(merged.values())
     return list(merged.values())
 
@@ -315,7 +320,8 @@ def check_one_ppo_row(results) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--envs", nargs="+", default=["HalfCheetah-v5"], help="env ids to benchmark")
+    p.add_argument("--envs", nargs="+", default=None,
+                   help="env ids to benchmark (default HalfCheetah-v5); with --merge, keep only these envs' runs")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds, shared by both arms")
     p.add_argument("--timesteps", type=int, default=1_000_000, help="env steps per arm-run")
     p.add_argument("--labels", nargs="+", type=int, default=[700],
@@ -337,12 +343,13 @@ def main() -> int:
     args = p.parse_args()
     if args.merge:
         try:
-            results = merge_results(args.merge)
+            results = merge_results(args.merge, args.envs)
         except ValueError as exc:
             print(f"bench_mujoco: error: {exc}", file=sys.stderr)
             return 2
         return report(results, args.out, note=f"Merged from {len(args.merge)} results files: steps/s ratios "
                       "between arm-runs of different files compare runs that did not share the machine.")
+    args.envs = args.envs or ["HalfCheetah-v5"]
     if args.timesteps <= 0 or min(args.labels) <= 0 or args.jobs <= 0 or args.eval_episodes <= 0:
         print("bench_mujoco: error: --timesteps, --labels, --jobs and --eval-episodes must be positive",
               file=sys.stderr)

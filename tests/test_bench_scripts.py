@@ -62,6 +62,27 @@ def test_bench_mujoco_merges_runs_and_takes_ratios_over_shared_seeds(tmp_path):
     assert "| prefrl/Hopper-v0 | true_reward | 3 | 467 ± " in table
 
 
+def test_bench_mujoco_merge_keeps_only_the_envs_asked_for(tmp_path):
+    results = tmp_path / "a.json"
+    walker = {"env": "prefrl/Walker2d-v0"}
+    results.write_text(json.dumps([_arm_run("true_reward", 0, 100.0), _arm_run("true_reward", 0, 800.0) | walker,
+                                   _arm_run("prefrl", 0, 400.0) | walker]))
+
+    def merge(*envs):
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--merge", str(results),
+                               "--envs", *envs, "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                              timeout=120)
+
+    assert merge("prefrl/Walker2d-v0").returncode == 0
+    kept = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert sorted((r["env"], r["return_mean"]) for r in kept) == [("prefrl/Walker2d-v0", 400.0),
+                                                                  ("prefrl/Walker2d-v0", 800.0)]
+    assert "| prefrl/Walker2d-v0 | prefrl-700 | 1 | 0.50x |" in (tmp_path / "out" / "results.md").read_text()
+    proc = merge("prefrl/Swimmer-v0")
+    assert proc.returncode == 2 and "no runs of prefrl/Swimmer-v0 in these files" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_bench_mujoco_merge_rejects_missing_and_foreign_files(tmp_path):
     foreign = tmp_path / "foreign.json"
     foreign.write_text(json.dumps({"not": "a list"}))
