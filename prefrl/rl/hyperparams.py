@@ -68,8 +68,9 @@ def _zoo(gamma: float, gae_lambda: float, clip_range: float, ent_coef: float, lo
 # Its Walker2d row sets none (SB3's 0); Walker2d keeps -1 too. Measured with bench_mujoco.py,
 # prefrl/Walker2d-v0, 1M steps, seeds 0-2, prefrl at 700 labels with `--reward-norm-data initial`
 # (BENCHMARKS.md, session 8): log-std 0 gave the true-reward arm 1,063 and prefrl 0.03x of it;
-# -1 gives 816 and 0.61x; -2 gave -186 and 20 (neither arm learns to walk). -1 is the choice
-# that lets the learned reward work, not the true-reward arm's best. Four times the gradient steps
+# -1 gives 816 and 0.61x; -0.5 gave 1,251 and 0.03x (session 13); -2 gave -186 and 20 (neither
+# arm learns to walk). -1 is the choice that lets the learned reward work, not the true-reward
+# arm's best. Four times the gradient steps
 # (10 epochs of minibatches of 256, nearer the zoo's many small steps) gave the true-reward arm 874
 # and prefrl 0.27x on the same seeds (session 13), so Walker2d keeps DEFAULT_PPO's batch layout.
 #
