@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,10 @@ class TrainConfig:
     n_envs: int | None = opt(None, "Parallel envs; default from the PPO hyperparameter table.")
     checkpoint_every: int = opt(100_000, "Env steps between checkpoints (0: only at the end).")
     torch_threads: int = opt(1, "Torch CPU threads (1 is fastest for small nets on few cores).")
+    device: str = opt(
+        "auto", "Torch device of the agent's policy and the reward model: cpu, cuda or cuda:N; auto takes "
+        "the GPU for the Atari games' CNNs when torch sees one, else the CPU (MuJoCo's small MLPs run "
+        "faster there).")
     progress: bool = opt(True, "Show a progress bar.")
 
     def validate(self) -> None:
@@ -121,6 +126,8 @@ class TrainConfig:
             raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")
         if self.reward_precision not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"--reward-precision must be auto, float32 or bfloat16, got {self.reward_precision!r}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.algo not in ("ppo", "a2c"):
             raise ConfigError(f"--algo must be ppo or a2c, got {self.algo!r}")
         if self.segment_buffer is not None and self.segment_buffer < 2:

@@ -86,6 +86,7 @@ def fifo_full_at(progress_csv: Path, label_buffer: int | None) -> float | None:
 
 def run_arm(job: dict) -> dict:
     from prefrl.config import TrainConfig
+    from prefrl.rl.agent import resolve_device
     from prefrl.rl.baseline import train_true_reward
     from prefrl.rl.evaluation import evaluate_checkpoint
     from prefrl.rl.training import train
@@ -97,11 +98,12 @@ def run_arm(job: dict) -> dict:
     sampler.start()
     started = time.time()
     if job["arm"] == "true_reward":
-        train_true_reward(env_id, job["timesteps"], job["seed"], out, algo=job["algo"])
+        train_true_reward(env_id, job["timesteps"], job["seed"], out, algo=job["algo"],
+                          device=resolve_device(job["device"], pixels=True))
         checkpoint = out / "checkpoint"
     else:
         config = TrainConfig(env=env_id, labels=job["labels"], timesteps=job["timesteps"], seed=job["seed"],
-                             algo=job["algo"], name="bench", runs_dir=str(out), progress=False,
+                             algo=job["algo"], name="bench", runs_dir=str(out), progress=False, device=job["device"],
                              **atari_overrides(job.get("prefrl_flags", "")))
         run_dir = train(config)
         checkpoint = run_dir / "checkpoint"
@@ -121,10 +123,11 @@ def run_arm(job: dict) -> dict:
 
 def atari_overrides(flags: str) -> dict:
     """`prefrl train` flags for the prefrl arm as TrainConfig fields (see bench_mujoco's
-    `prefrl_overrides`); --algo too is the benchmark's own, as both arms share it."""
+    `prefrl_overrides`); --algo and --device too are the benchmark's own, as both arms share them."""
     given = prefrl_overrides(flags)
-    if "algo" in given:
-        raise ValueError("--prefrl-flags: --algo is set by the benchmark's own --algo, for both arms")
+    for name in ("algo", "device"):
+        if name in given:
+            raise ValueError(f"--prefrl-flags: --{name} is set by the benchmark's own --{name}, for both arms")
     return given
 
 
@@ -234,6 +237,9 @@ def main() -> int:
     p.add_argument("--timesteps", type=int, default=1_000_000, help="agent steps per arm-run (4 frames each)")
     p.add_argument("--labels", type=int, default=5000, help="prefrl's label budget")
     p.add_argument("--algo", default="ppo", choices=["ppo", "a2c"], help="RL algorithm for both arms")
+    p.add_argument("--device", default="auto",
+                   help="torch device of both arms' policies and prefrl's reward model: cpu, cuda or cuda:N; "
+                        "auto takes the GPU where torch sees one")
     p.add_argument("--eval-games", type=int, default=5, help="evaluation games per final policy")
     p.add_argument("--arms", nargs="+", default=["true_reward", "prefrl"], choices=["true_reward", "prefrl"],
                    help="which arms to run")
@@ -249,12 +255,18 @@ def main() -> int:
         return 2
     try:
         atari_overrides(args.prefrl_flags)
+        from prefrl.config import TrainConfig
+        from prefrl.rl.agent import resolve_device
+
+        TrainConfig(device=args.device).validate()
+        resolve_device(args.device, pixels=True)
     except ValueError as exc:
         print(f"bench_atari: error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [dict(game=args.game, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels, algo=args.algo,
-                 eval_games=args.eval_games, out=str(args.out), prefrl_flags=args.prefrl_flags)
+                 eval_games=args.eval_games, out=str(args.out), prefrl_flags=args.prefrl_flags,
+                 device=args.device)
             for s in args.seeds for a in args.arms]
     random = random_scores(args.game, args.eval_games * 2, seed=10_000)
     results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (

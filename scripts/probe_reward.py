@@ -37,7 +37,8 @@ def load_reward_model(run_dir: Path):
     config = TrainConfig.from_json_file(run_dir / "config.json")
     plan = plan_run(config)
     model = make_reward_model(plan)
-    model.load_state_dict(torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False)["model"])
+    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False, map_location="cpu")
+    model.load_state_dict(state["model"])
     return config, plan.kind, model.eval()
 
 

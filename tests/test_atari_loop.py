@@ -144,3 +144,19 @@ def test_a_short_atari_run_end_to_end(tmp_path, game, algo):
         assert prof.returncode == 0, prof.stderr[-3000:]
         assert "labelled segments" in prof.stdout and prof.stdout.count("\n| ") >= 8  # header + 7 offsets
         assert (tmp_path / "profile" / "reward_event_profile.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_device_auto_takes_the_gpu_for_pixels_only_and_cuda_without_one_is_a_usage_error():
+    from prefrl.config import ConfigError
+    from prefrl.rl.agent import resolve_device
+
+    assert resolve_device("auto", pixels=False) == "cpu"
+    assert resolve_device("cpu", pixels=True) == "cpu"
+    if torch.cuda.is_available():
+        assert resolve_device("auto", pixels=True) == "cuda"
+        with pytest.raises(ConfigError, match="numbered from 0"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}", pixels=True)
+    else:
+        assert resolve_device("auto", pixels=True) == "cpu"
+        with pytest.raises(ConfigError, match="torch sees no CUDA GPU"):
+            resolve_device("cuda", pixels=True)

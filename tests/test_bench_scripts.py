@@ -232,6 +232,8 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0'" in md
     bad = subprocess.run(script + ["--prefrl-flags", "--algo a2c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--algo is set by the benchmark" in bad.stderr
+    bad = subprocess.run(script + ["--device", "tpu"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--device must be auto, cpu, cuda or cuda:N" in bad.stderr
 
 
 def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):

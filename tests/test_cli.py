@@ -78,6 +78,7 @@ def expect_usage_error(capsys, argv, fragment, runs):
     (["--labels", "-5"], "--labels must be positive"),
     (["--labels", "5000", "--timesteps", "20000"], "cannot be spent"),
     (["--reward-recent-fraction", "1.5"], "--reward-recent-fraction must be within [0, 1]"),
+    (["--device", "gpu"], "--device must be auto, cpu, cuda or cuda:N, got 'gpu'"),
     (["--labels", "60", "--timesteps", "4000", "--n-envs", "2", "--initial-label-fraction", "1"],
      "leaving less than one PPO rollout"),
 ])

@@ -1,4 +1,7 @@
+import copy
+
 import numpy as np
+import pytest
 import torch
 
 from prefrl.reward.cnn import CNNRewardEnsemble
@@ -104,3 +107,23 @@ def test_precision_is_checked_and_auto_resolves():
         assert "precision" in str(exc)
     else:
         raise AssertionError("an unknown precision was accepted")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cnn_ensemble_on_the_gpu_scores_as_on_the_cpu():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(5)
+    cpu = CNNRewardEnsemble(n_members=2, precision="float32")
+    gpu = copy.deepcopy(cpu).to("cuda")
+    x = frames(rng, 16)
+    np.testing.assert_allclose(gpu.predict_reward(x), cpu.predict_reward(x), atol=1e-3)
+    gpu.fit_output_normalization(x)
+    cpu.fit_output_normalization(x)
+    torch.testing.assert_close(gpu.out_std.cpu(), cpu.out_std, rtol=1e-3, atol=1e-6)
+    segments = torch.as_tensor(frames(rng, 2 * 25).reshape(2, 25, 84, 84, 4))  # on the CPU, as the trainer's
+    returns = segment_returns(gpu.eval(), segments, torch.zeros(2, 25, 1))
+    assert returns.device.type == "cuda"
+    torch.testing.assert_close(returns.cpu(), segment_returns(cpu.eval(), segments, torch.zeros(2, 25, 1)),
+                               rtol=1e-3, atol=1e-3)
+    auto = CNNRewardEnsemble(n_members=2, precision="auto", device="cuda")
+    assert auto.precision == "bfloat16" and auto.out_mean.device.type == "cuda"

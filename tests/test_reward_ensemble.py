@@ -85,14 +85,17 @@ def test_output_normalisation_momentum_moves_part_of_the_way():
         model.fit_output_normalization(shifted, acts, momentum=0.0)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_ensemble_recovers_a_known_nonlinear_reward(seed):
+GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("seed, device", [(0, "cpu"), (1, "cpu"), pytest.param(0, "cuda", marks=GPU)])
+def test_ensemble_recovers_a_known_nonlinear_reward(seed, device):
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     train_segs = random_segments(rng, 400)
     test_segs = random_segments(rng, 200, start_id=1000)
     oracle = SyntheticOracle()
-    model = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3).to(device)  # labels and segments stay on the CPU
     data = PreferenceDataset(3, rng)
     train_pairs = pairs_of(train_segs, rng, 1000)
     data.add(train_pairs, oracle.answer(train_pairs))

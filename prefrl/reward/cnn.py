@@ -21,15 +21,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import EnsembleLinear, blend_output_stats, chunk_slices, linear_weight_norms
+from prefrl.reward.ensemble import EnsembleLinear, blend_output_stats, chunk_slices, linear_weight_norms, model_device
 
 PRECISIONS = ("auto", "float32", "bfloat16")
-"""`auto`: bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX), else float32."""
+"""`auto`: bfloat16 on a CUDA GPU, and where the CPU computes it natively (AVX-512 BF16 or AMX);
+else float32."""
 
 
-def resolve_precision(precision: str) -> str:
+def resolve_precision(precision: str, device: str = "cpu") -> str:
     if precision != "auto":
         return precision
+    if torch.device(device).type == "cuda":
+        return "bfloat16"
     caps = torch.cpu.get_capabilities()
     return "bfloat16" if caps.get("avx512_bf16") or caps.get("amx_bf16") else "float32"
 
@@ -49,11 +52,12 @@ class CNNRewardEnsemble(nn.Module):
         negative_slope: float = 0.01,
         reward_std: float = 0.05,
         precision: str = "float32",
+        device: str = "cpu",
     ) -> None:
         super().__init__()
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self.precision = resolve_precision(precision)
+        self.precision = resolve_precision(precision, device)
         """"float32", or "bfloat16" for the conv stacks (autocast; the FC head and the weights
         stay float32)."""
         if n_members < 1:
@@ -80,6 +84,7 @@ class CNNRewardEnsemble(nn.Module):
                                   nn.LeakyReLU(negative_slope), EnsembleLinear(n_members, hidden, 1))
         self.register_buffer("out_mean", torch.zeros(n_members))
         self.register_buffer("out_std", torch.ones(n_members))
+        self.to(device)
 
     def raw(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
         """Unnormalised rewards, (M, B). Frames (B, H, W, C) are shared by all members; frames with
@@ -104,7 +109,7 @@ class CNNRewardEnsemble(nn.Module):
 
     def autocast(self) -> torch.autocast:
         """The conv stacks run in bfloat16 when `precision` says so (the head stays float32)."""
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        return torch.autocast(model_device(self).type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
 
     def member_weight_norms(self) -> torch.Tensor:
         """Squared weight norm per member (M,): its conv stack and its FC head, for the trainer's L2."""
@@ -121,7 +126,7 @@ class CNNRewardEnsemble(nn.Module):
         """Member-averaged normalised reward of (B, H, W, C) uint8 frames (in eval mode: no
         dropout, batch-norm running statistics)."""
         self.eval()
-        return self(torch.as_tensor(obs)).mean(0).numpy()
+        return self(torch.as_tensor(obs, device=model_device(self))).mean(0).cpu().numpy()
 
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:
         """Pixels are scaled to [0, 1] in `raw`; batch norm does the rest."""
@@ -133,7 +138,9 @@ class CNNRewardEnsemble(nn.Module):
         `momentum` of the way, see `blend_output_stats`)."""
         was_training = self.training
         self.eval()
-        raw = torch.cat([self.raw(torch.as_tensor(obs[sl])) for sl in chunk_slices(len(obs), obs[0].nbytes)], dim=1)
+        device = model_device(self)
+        raw = torch.cat([self.raw(torch.as_tensor(obs[sl], device=device))
+                         for sl in chunk_slices(len(obs), obs[0].nbytes)], dim=1)
         blend_output_stats(self, raw, momentum)
         self.train(was_training)
 

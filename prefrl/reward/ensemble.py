@@ -30,6 +30,11 @@ class EnsembleLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The torch device a model's weights live on (its inputs go there, its scores come back to the CPU)."""
+    return next(model.parameters()).device
+
+
 def linear_weight_norms(module: nn.Module) -> torch.Tensor:
     """Squared weight norm per member, (M,), summed over the `EnsembleLinear` layers in `module`."""
     return sum(m.weight.pow(2).sum(dim=(1, 2)) for m in module.modules() if isinstance(m, EnsembleLinear))
@@ -104,14 +109,16 @@ class MLPRewardEnsemble(nn.Module):
         """The reward the agent sees: normalised member rewards averaged, float32 numpy (B,).
         Called on whole rollouts, in torch (which keeps to the run's `--torch-threads`; NumPy's
         BLAS threads would fight the env processes for the cores)."""
-        return self(torch.as_tensor(obs), torch.as_tensor(acts)).mean(0).numpy()
+        device = model_device(self)
+        return self(torch.as_tensor(obs, device=device), torch.as_tensor(acts, device=device)).mean(0).cpu().numpy()
 
     @torch.no_grad()
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray) -> None:
         """Standardise inputs with this data's statistics, without changing the function: the
         first layer absorbs the change, so the rewards only move when training moves them."""
-        x = torch.cat([torch.as_tensor(obs).reshape(len(acts), -1).float(),
-                       torch.as_tensor(acts)[:, :self.input_act_dim].float()], dim=-1)
+        device = model_device(self)
+        x = torch.cat([torch.as_tensor(obs, device=device).reshape(len(acts), -1).float(),
+                       torch.as_tensor(acts, device=device)[:, :self.input_act_dim].float()], dim=-1)
         mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
         first = self.net[0]
         # old standardised input = new one * std/old_std + (mean - old_mean)/old_std
@@ -124,8 +131,10 @@ class MLPRewardEnsemble(nn.Module):
     def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray, momentum: float = 1.0) -> None:
         """Each member independently to zero mean, unit std (times `reward_std`) on this data;
         with `momentum` < 1 the statistics move only that share of the way (`blend_output_stats`)."""
+        device = model_device(self)
         obs, acts = torch.as_tensor(obs), torch.as_tensor(acts)
-        raw = torch.cat([self.raw(obs[sl], acts[sl]) for sl in chunk_slices(len(acts), obs[0].nbytes)], dim=1)
+        raw = torch.cat([self.raw(obs[sl].to(device), acts[sl].to(device))
+                         for sl in chunk_slices(len(acts), obs[0].nbytes)], dim=1)
         blend_output_stats(self, raw, momentum)
 
 
@@ -172,8 +181,8 @@ def returns_in_chunks(
 ) -> torch.Tensor:
     """`segment_returns` of `n` segments, (M, n), scored a chunk at a time (`chunk_slices`):
     `segments(sl)` gives the (obs, acts) tensors of the segments in slice `sl`, each segment
-    `item_bytes` of observations and `item_rows` steps."""
-    return torch.cat([segment_returns(model, *segments(sl), normalized=normalized)
+    `item_bytes` of observations and `item_rows` steps. Returned on the CPU, wherever the model is."""
+    return torch.cat([segment_returns(model, *segments(sl), normalized=normalized).cpu()
                       for sl in chunk_slices(n, item_bytes, item_rows)], dim=1)
 
 
@@ -186,8 +195,11 @@ def segment_returns(
 ) -> torch.Tensor:
     """Summed (undiscounted) predicted reward of each segment, per member: (M, N).
 
-    `obs`/`acts` are (N, L, ...) shared by all members, or (M, N, L, ...) with `per_member=True`.
+    `obs`/`acts` are (N, L, ...) shared by all members, or (M, N, L, ...) with `per_member=True`,
+    on any device: they are moved to the model's, and so are the returns.
     """
+    device = model_device(model)
+    obs, acts = obs.to(device, non_blocking=True), acts.to(device, non_blocking=True)
     lead = 2 if per_member else 1
     n_steps = acts.shape[lead]
     n_segments = acts.shape[lead - 1]

@@ -106,7 +106,8 @@ class RewardTrainer:
         self.model.train()
         for _ in range(steps):
             idx = self._draw(weights, new)
-            loss = self._member_losses(data, idx).sum() + (self.l2 * self.model.member_weight_norms()).sum()
+            norms = self.model.member_weight_norms()
+            loss = self._member_losses(data, idx).sum() + (self.l2.to(norms.device) * norms).sum()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -139,7 +140,7 @@ class RewardTrainer:
         returns = segment_returns(self.model, data["seg_obs"][both], data["seg_acts"][both],
                                   per_member=True)
         r_left, r_right = returns.split(idx.shape[1], dim=1)
-        return self._bt_loss(r_left, r_right, data["target"][idx]).mean(1)
+        return self._bt_loss(r_left, r_right, data["target"][idx].to(returns.device)).mean(1)
 
     @torch.no_grad()
     def _evaluate(self, data: dict[str, torch.Tensor]) -> dict[str, float]:

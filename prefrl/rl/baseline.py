@@ -46,16 +46,17 @@ class ReturnCurve(BaseCallback):
 
 
 def train_true_reward(env_id: str, timesteps: int, seed: int, out_dir: Path,
-                      n_envs: int | None = None, torch_threads: int = 1, algo: str = "ppo") -> float:
-    """Train on the env's own reward; save `out_dir/checkpoint/` and `out_dir/curve.csv`. Returns
-    wall seconds."""
+                      n_envs: int | None = None, torch_threads: int = 1, algo: str = "ppo",
+                      device: str = "cpu") -> float:
+    """Train on the env's own reward, the policy on torch device `device`; save `out_dir/checkpoint/`
+    and `out_dir/curve.csv`. Returns wall seconds."""
     torch.manual_seed(seed)
     torch.set_num_threads(torch_threads)
     hp = ppo_hyperparams(env_id, n_envs, algo)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    agent, env, _ = make_ppo(env_id, hp, seed)
+    agent, env, _ = make_ppo(env_id, hp, seed, device=device)
     # The curve is this arm's log. Without a logger of its own, SB3 makes one that creates an
     # empty folder under the system temp dir (/tmp/SB3-<date>) on every run.
     agent.set_logger(Logger(folder=None, output_formats=[]))

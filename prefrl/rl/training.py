@@ -32,7 +32,7 @@ from prefrl.reward.dataset import PreferenceDataset
 from prefrl.reward.cnn import CNNRewardEnsemble
 from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
-from prefrl.rl.agent import make_ppo
+from prefrl.rl.agent import make_ppo, resolve_device
 from prefrl.rl.callback import PreferenceCallback
 from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
@@ -132,14 +132,15 @@ def plan_run(config: TrainConfig) -> RunPlan:
                    act_dim, info.state_dim, info.state_dtype)
 
 
-def make_reward_model(plan: RunPlan) -> torch.nn.Module:
+def make_reward_model(plan: RunPlan, device: str = "cpu") -> torch.nn.Module:
     """The paper's reward ensemble for the task: a CNN over stacked frames for Atari, else an MLP
-    over (observation, action) or the observation alone (`--reward-inputs`)."""
+    over (observation, action) or the observation alone (`--reward-inputs`); on `device`."""
     n = plan.config.ensemble_size
     if plan.kind == "atari":
-        return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision)
+        return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision,
+                                 device=device)
     return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
-                             use_actions=plan.config.reward_inputs == "obs_act")
+                             use_actions=plan.config.reward_inputs == "obs_act").to(device)
 
 
 def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
@@ -178,7 +179,7 @@ def resume(run_dir: Path) -> Path:
         raise ConfigError(f"{run_dir} has no config.json and checkpoint/; pass a run folder "
                           f"written by `prefrl train` that reached its first checkpoint")
     config = TrainConfig.from_json_file(run_dir / "config.json")
-    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False)
+    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False, map_location="cpu")
     if state["num_timesteps"] >= config.timesteps:
         raise ConfigError(f"{run_dir} already finished its {config.timesteps} timesteps; nothing to resume")
     try:
@@ -198,8 +199,9 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     torch.set_num_threads(config.torch_threads)
     rng = np.random.default_rng(config.seed)
 
-    model = make_reward_model(plan)
-    agent, env, reward_env = make_ppo(config.env, hp, config.seed, learned_reward=True)
+    device = resolve_device(config.device, pixels=plan.kind == "atari")
+    model = make_reward_model(plan, device)
+    agent, env, reward_env = make_ppo(config.env, hp, config.seed, learned_reward=True, device=device)
     scaler = RewardScaler(hp.n_envs, hp.gamma) if hp.normalize_reward else None
     if state is not None:
         model.load_state_dict(state["model"])
@@ -211,7 +213,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                 scaler.load_state_dict({"mean": env.ret_rms.mean, "var": env.ret_rms.var, "count": env.ret_rms.count})
         env.norm_reward = False  # the scaler does it
         agent.set_env(env)
-        agent.set_parameters(str(run_dir / "checkpoint" / "policy.zip"), device="cpu")
+        agent.set_parameters(str(run_dir / "checkpoint" / "policy.zip"), device=device)
         agent.num_timesteps = state["num_timesteps"]
         rng.bit_generator.state = state["rng"]
     agent.set_logger(run_logger(run_dir, keep_until_step=state["num_timesteps"] if state else None))
