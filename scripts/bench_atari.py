@@ -123,11 +123,11 @@ def run_arm(job: dict) -> dict:
 
 def atari_overrides(flags: str) -> dict:
     """`prefrl train` flags for the prefrl arm as TrainConfig fields (see bench_mujoco's
-    `prefrl_overrides`); --algo and --device too are the benchmark's own, as both arms share them."""
+    `prefrl_overrides`, which also keeps --device for the benchmark's own flag); --algo too is the
+    benchmark's own, as both arms share it."""
     given = prefrl_overrides(flags)
-    for name in ("algo", "device"):
-        if name in given:
-            raise ValueError(f"--prefrl-flags: --{name} is set by the benchmark's own --{name}, for both arms")
+    if "algo" in given:
+        raise ValueError("--prefrl-flags: --algo is set by the benchmark's own --algo, for both arms")
     return given
 
 

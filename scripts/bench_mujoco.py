@@ -95,7 +95,7 @@ def run_arm(job: dict) -> dict:
         checkpoint = out / "checkpoint"
     else:
         config = TrainConfig(env=job["env"], labels=job["labels"], timesteps=job["timesteps"],
-                             seed=job["seed"], name="bench", runs_dir=str(out), progress=False,
+                             seed=job["seed"], name="bench", runs_dir=str(out), progress=False, device="cpu",
                              **prefrl_overrides(job.get("prefrl_flags", "")))
         checkpoint = train(config) / "checkpoint"
     wall = time.time() - started
@@ -106,7 +106,9 @@ def run_arm(job: dict) -> dict:
                   "return_sampled_mean": float(sampled.mean())}
 
 
-SET_BY_BENCHMARK = ("env", "labels", "timesteps", "seed", "name", "runs_dir", "progress")
+SET_BY_BENCHMARK = ("env", "labels", "timesteps", "seed", "name", "runs_dir", "progress", "device")
+"""`prefrl train` flags each benchmark sets for its arms; --device too, so both arms run on the same
+device (here the CPU; bench_atari has its own --device for both)."""
 
 
 def prefrl_overrides(flags: str) -> dict:

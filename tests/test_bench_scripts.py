@@ -163,6 +163,7 @@ def test_probe_reward_scores_policies_with_a_runs_reward_model(hopper_run, tmp_p
 def test_bench_mujoco_rejects_bad_prefrl_flags():
     for flags, message in [("--bogus 1", "unknown `prefrl train` flags --bogus"),
                            ("--seed 3", "--seed is set by the benchmark"),
+                           ("--device cuda", "--device is set by the benchmark"),
                            ("--update-every x", "invalid int value")]:
         proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--prefrl-flags", flags],
                               capture_output=True, text=True, timeout=120)
