@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import EnsembleLinear, blend_output_stats, chunk_slices, linear_weight_norms, model_device
+from prefrl.reward.ensemble import (EnsembleLinear, agent_reward, blend_output_stats, chunk_slices, linear_weight_norms,
+                                    model_device)
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 """`auto`: bfloat16 on a CUDA GPU, and where the CPU computes it natively (AVX-512 BF16 or AMX);
@@ -122,11 +123,11 @@ class CNNRewardEnsemble(nn.Module):
         return (raw - self.out_mean[:, None]) / self.out_std[:, None] * self.reward_std
 
     @torch.inference_mode()
-    def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None) -> np.ndarray:
-        """Member-averaged normalised reward of (B, H, W, C) uint8 frames (in eval mode: no
-        dropout, batch-norm running statistics)."""
+    def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None, explore: float = 0.0) -> np.ndarray:
+        """Member-averaged normalised reward of (B, H, W, C) uint8 frames, plus `explore` times the
+        members' disagreement (`agent_reward`); in eval mode: no dropout, batch-norm running statistics."""
         self.eval()
-        return self(torch.as_tensor(obs, device=model_device(self))).mean(0).cpu().numpy()
+        return agent_reward(self(torch.as_tensor(obs, device=model_device(self))), explore).cpu().numpy()
 
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:
         """Pixels are scaled to [0, 1] in `raw`; batch norm does the rest."""
