@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,12 +82,13 @@ class TrainConfig:
         "recent", "Segments the reward's mean/std normalisation is fitted on at each update: recent ones "
         "(the current policy's behaviour), or the random initial policy's, kept fixed for the run (the "
         "same behaviour keeps the same reward as the policy improves).", choices=["recent", "initial"])
-    explore_bonus: float = opt(
-        0.0, "Weight of the reward members' disagreement (std across the ensemble, in normalised reward "
-        "units) added to the agent's reward, so it tries what the labels have not pinned down yet; falls "
-        "linearly to 0 over --explore-until of the run; 0 (default) is the paper's plain mean.")
-    explore_until: float = opt(
-        0.5, "Share of --timesteps over which --explore-bonus falls linearly to 0.")
+    disagreement_weight: float = opt(
+        0.0, "Multiple of the reward members' disagreement (their std, in normalised reward units) added "
+        "to the agent's reward: above 0 pays it to try what the labels have not pinned down yet (an "
+        "exploration bonus), below 0 docks it there (caution where a young model extrapolates); falls "
+        "linearly to 0 over --disagreement-until of the run; 0 (default) is the paper's plain mean.")
+    disagreement_until: float = opt(
+        0.5, "Share of --timesteps over which --disagreement-weight falls linearly to 0.")
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
     algo: str = opt("ppo", "RL algorithm: PPO, or A2C (the paper's Atari learner; Atari games only).",
@@ -112,10 +114,11 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
         if not 0 < self.viewer_port < 65536:
             raise ConfigError(f"--viewer-port must be within 1-65535, got {self.viewer_port}")
-        if self.explore_bonus < 0:
-            raise ConfigError(f"--explore-bonus must be 0 (off) or positive, got {self.explore_bonus}")
-        if not 0 < self.explore_until <= 1:
-            raise ConfigError(f"--explore-until is a share of --timesteps within (0, 1], got {self.explore_until}")
+        if not math.isfinite(self.disagreement_weight):
+            raise ConfigError(f"--disagreement-weight must be a finite number, got {self.disagreement_weight}")
+        if not 0 < self.disagreement_until <= 1:
+            raise ConfigError(f"--disagreement-until is a share of --timesteps within (0, 1], "
+                              f"got {self.disagreement_until}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
         if self.initial_label_fraction is not None and not 0.0 <= self.initial_label_fraction <= 1.0:

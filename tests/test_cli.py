@@ -27,7 +27,7 @@ def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
         [shutil.which("prefrl") or sys.executable, *([] if shutil.which("prefrl") else ["-m", "prefrl.cli"]),
          "train", "--env", "HalfCheetah-v5", "--timesteps", "4000", "--labels", "10", "--n-envs", "2",
          "--update-every", "1000", "--seed", "3", "--name", "e2e", "--runs-dir", str(runs), "--no-progress",
-         "--explore-bonus", "0.5", "--explore-until", "0.5"],
+         "--disagreement-weight", "0.5", "--disagreement-until", "0.5"],
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = run_folders(runs)
@@ -52,8 +52,8 @@ def test_train_end_to_end_on_mujoco_writes_a_complete_run_folder(tmp_path):
     assert any(r["charts/true_return"] for r in rows)
     assert float(rows[-1]["charts/env_steps"]) >= 4000
     assert float(rows[-1]["charts/labels"]) == 10
-    # the exploration bonus's weight falls linearly from 0.5 to none at half the run (2,000 steps)
-    weights = [(float(r["charts/env_steps"]), float(r["reward/explore_weight"])) for r in rows]
+    # the disagreement's weight falls linearly from 0.5 to none at half the run (2,000 steps)
+    weights = [(float(r["charts/env_steps"]), float(r["reward/disagreement_weight"])) for r in rows]
     assert any(t < 2000 for t, _ in weights) and any(t >= 2000 for t, _ in weights)
     assert all(0 < w < 0.5 for t, w in weights if t < 2000) and all(w == 0 for t, w in weights if t >= 2000)
     assert all(abs(w - 0.5 * (1 - t / 2000)) < 1e-9 for t, w in weights if t < 2000)
@@ -85,8 +85,8 @@ def expect_usage_error(capsys, argv, fragment, runs):
     (["--labels", "5000", "--timesteps", "20000"], "cannot be spent"),
     (["--reward-recent-fraction", "1.5"], "--reward-recent-fraction must be within [0, 1]"),
     (["--device", "gpu"], "--device must be auto, cpu, cuda or cuda:N, got 'gpu'"),
-    (["--explore-bonus", "-1"], "--explore-bonus must be 0 (off) or positive"),
-    (["--explore-until", "1.5"], "--explore-until is a share of --timesteps within (0, 1]"),
+    (["--disagreement-weight", "nan"], "--disagreement-weight must be a finite number"),
+    (["--disagreement-until", "1.5"], "--disagreement-until is a share of --timesteps within (0, 1]"),
     (["--labels", "60", "--timesteps", "4000", "--n-envs", "2", "--initial-label-fraction", "1"],
      "leaving less than one PPO rollout"),
 ])

@@ -172,11 +172,12 @@ def test_predicted_reward_averages_the_independently_normalised_members():
     predicted = model.predict_reward(obs, acts)
     assert predicted.dtype == np.float32 and predicted.shape == (64,)
     np.testing.assert_allclose(predicted, by_hand, rtol=1e-4, atol=1e-5)
-    # --explore-bonus: the members' disagreement (their std) is paid on top, in the same units
+    # --disagreement-weight: a multiple of the members' std is added, in the same units
     members = (raw - raw.mean(1, keepdims=True)) / raw.std(1, ddof=1, keepdims=True)
-    explored = model.predict_reward(obs, acts, explore=0.5)
-    np.testing.assert_allclose(explored, by_hand + 0.5 * members.std(0), rtol=1e-4, atol=1e-5)
-    assert (explored - predicted).min() > 0
+    for weight in (0.5, -1.0):
+        paid = model.predict_reward(obs, acts, disagreement=weight)
+        np.testing.assert_allclose(paid, by_hand + weight * members.std(0), rtol=1e-4, atol=1e-5)
+        assert np.sign(paid - predicted).min() == np.sign(weight)
 
 
 def test_observation_only_model_ignores_actions():

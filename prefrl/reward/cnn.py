@@ -123,11 +123,12 @@ class CNNRewardEnsemble(nn.Module):
         return (raw - self.out_mean[:, None]) / self.out_std[:, None] * self.reward_std
 
     @torch.inference_mode()
-    def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None, explore: float = 0.0) -> np.ndarray:
-        """Member-averaged normalised reward of (B, H, W, C) uint8 frames, plus `explore` times the
-        members' disagreement (`agent_reward`); in eval mode: no dropout, batch-norm running statistics."""
+    def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None,
+                       disagreement: float = 0.0) -> np.ndarray:
+        """Member-averaged normalised reward of (B, H, W, C) uint8 frames, plus `disagreement` times
+        the members' std (`agent_reward`); in eval mode: no dropout, batch-norm running statistics."""
         self.eval()
-        return agent_reward(self(torch.as_tensor(obs, device=model_device(self))), explore).cpu().numpy()
+        return agent_reward(self(torch.as_tensor(obs, device=model_device(self))), disagreement).cpu().numpy()
 
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None) -> None:
         """Pixels are scaled to [0, 1] in `raw`; batch norm does the rest."""

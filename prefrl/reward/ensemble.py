@@ -105,14 +105,14 @@ class MLPRewardEnsemble(nn.Module):
         return (raw - self.out_mean.view(shape)) / self.out_std.view(shape) * self.reward_std
 
     @torch.inference_mode()
-    def predict_reward(self, obs: np.ndarray, acts: np.ndarray, explore: float = 0.0) -> np.ndarray:
-        """The reward the agent sees: normalised member rewards averaged (plus `explore` times
-        their disagreement, see `agent_reward`), float32 numpy (B,). Called on whole rollouts, in
+    def predict_reward(self, obs: np.ndarray, acts: np.ndarray, disagreement: float = 0.0) -> np.ndarray:
+        """The reward the agent sees: normalised member rewards averaged (plus `disagreement` times
+        their std, see `agent_reward`), float32 numpy (B,). Called on whole rollouts, in
         torch (which keeps to the run's `--torch-threads`; NumPy's BLAS threads would fight the env
         processes for the cores)."""
         device = model_device(self)
         members = self(torch.as_tensor(obs, device=device), torch.as_tensor(acts, device=device))
-        return agent_reward(members, explore).cpu().numpy()
+        return agent_reward(members, disagreement).cpu().numpy()
 
     @torch.no_grad()
     def fit_input_normalization(self, obs: np.ndarray, acts: np.ndarray) -> None:
@@ -140,19 +140,21 @@ class MLPRewardEnsemble(nn.Module):
         blend_output_stats(self, raw, momentum)
 
 
-def agent_reward(members: torch.Tensor, explore: float = 0.0) -> torch.Tensor:
-    """(M, B) normalised member rewards -> (B,): their mean, plus, where `explore` > 0, `explore`
-    times their standard deviation. The members agree where their labels pinned the reward down
-    and disagree where the agent has not yet been; paying the disagreement sends it there (an
-    exploration bonus after Liang et al. 2022, RUNE).
+def agent_reward(members: torch.Tensor, disagreement: float = 0.0) -> torch.Tensor:
+    """(M, B) normalised member rewards -> (B,): their mean, plus `disagreement` times their
+    standard deviation. The members agree where their labels pinned the reward down and disagree
+    where the agent has not yet been: a positive multiple sends the agent there (an exploration
+    bonus, after Liang et al. 2022, RUNE), a negative one keeps it where the reward is known.
 
-    >>> agent_reward(torch.tensor([[1.0, 0.0], [3.0, 0.0]]), explore=0.5).tolist()
+    >>> agent_reward(torch.tensor([[1.0, 0.0], [3.0, 0.0]]), disagreement=0.5).tolist()
     [2.5, 0.0]
+    >>> agent_reward(torch.tensor([[1.0, 0.0], [3.0, 0.0]]), disagreement=-1.0).tolist()
+    [1.0, 0.0]
     """
     mean = members.mean(0)
-    if explore <= 0 or len(members) < 2:
+    if disagreement == 0 or len(members) < 2:
         return mean
-    return mean + explore * members.std(0, unbiased=False)
+    return mean + disagreement * members.std(0, unbiased=False)
 
 
 def blend_output_stats(model: nn.Module, raw: torch.Tensor, momentum: float) -> None:

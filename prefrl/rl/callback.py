@@ -18,20 +18,20 @@ from prefrl.rl.reward_wrapper import LearnedRewardVecEnv, RewardScaler, RolloutR
 
 
 def label_rollout(agent, model: torch.nn.Module, rollout: RolloutRecord, scaler: RewardScaler | None,
-                  last_values: torch.Tensor, dones: np.ndarray, explore: float = 0.0) -> np.ndarray:
+                  last_values: torch.Tensor, dones: np.ndarray, disagreement: float = 0.0) -> np.ndarray:
     """Give the agent's just-finished rollout `model`'s rewards for the recorded steps (scored in
     chunks of ~16 MB of observations), scaled as VecNormalize would where `scaler` is given, and
     recompute its returns and advantages. The rewards are added to what SB3 stored: zero
     placeholders, plus the discounted value of the last state where a time limit cut an episode
-    off. `explore` > 0 adds that multiple of the members' disagreement (`agent_reward`). Returns
-    the model's unscaled rewards, (T, n_envs)."""
+    off. `disagreement` adds that multiple of the members' std (`agent_reward`). Returns the
+    model's unscaled rewards, (T, n_envs)."""
     buffer = agent.rollout_buffer
     T, n = rollout.dones.shape
     if T != buffer.buffer_size:
         raise RuntimeError(f"recorded {T} steps for a rollout of {buffer.buffer_size}: the record was not cleared")
     flat = rollout.obs.reshape(T * n, *rollout.obs.shape[2:])
     acts = rollout.actions.reshape(T * n, -1)
-    rewards = np.concatenate([model.predict_reward(flat[sl], acts[sl], explore=explore)
+    rewards = np.concatenate([model.predict_reward(flat[sl], acts[sl], disagreement=disagreement)
                               for sl in chunk_slices(len(flat), flat[0].nbytes)]).reshape(T, n)
     buffer.rewards += scaler(rewards, rollout.dones) if scaler is not None else rewards
     buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
@@ -71,13 +71,13 @@ class PreferenceCallback(BaseCallback):
         resumed_at: int | None = None,
         scaler: RewardScaler | None = None,
         rollout_steps: int = 1024,
-        explore_bonus: float = 0.0,
-        explore_until: int = 0,
+        disagreement_weight: float = 0.0,
+        disagreement_until: int = 0,
     ) -> None:
         """At each rollout's end its steps get the reward model's rewards in one batch (scaled by
         `scaler` where the agent's rewards are normalised) and go to the segment collector. With
-        `explore_bonus` > 0 they include that multiple of the members' disagreement, falling
-        linearly to none at env step `explore_until`."""
+        `disagreement_weight` other than 0 they include that multiple of the members' std, the
+        multiple falling linearly to none at env step `disagreement_until`."""
         super().__init__()
         self.learner = learner
         self.reward_env = reward_env
@@ -93,7 +93,7 @@ class PreferenceCallback(BaseCallback):
         self._last_checkpoint = resumed_at or online_start
         self._bar: tqdm | None = None
         self.scaler = scaler
-        self.explore_bonus, self.explore_until = explore_bonus, explore_until
+        self.disagreement_weight, self.disagreement_until = disagreement_weight, disagreement_until
         self.predicted_returns: deque[float] = deque(maxlen=100)
         """Predicted (learned-reward) returns of finished episodes, as the agent was paid them."""
         self._predicted = np.zeros(reward_env.num_envs)
@@ -116,7 +116,7 @@ class PreferenceCallback(BaseCallback):
         self._rollouts += 1
         rollout = self.reward_env.rollout
         rewards = label_rollout(self.model, self.learner.model, rollout, self.scaler, self.locals["values"],
-                                self.locals["dones"], explore=self.explore_weight())
+                                self.locals["dones"], disagreement=self.disagreement_now())
         finished, self._predicted = finished_episode_sums(rewards, rollout.ends, self._predicted)
         self.predicted_returns.extend(finished)
         self.learner.observe(rollout)
@@ -134,11 +134,12 @@ class PreferenceCallback(BaseCallback):
             self._last_checkpoint = step
             self.on_checkpoint()
 
-    def explore_weight(self) -> float:
-        """The exploration bonus's weight now: `explore_bonus`, falling linearly to 0 at `explore_until`."""
-        if self.explore_bonus <= 0 or self.explore_until <= 0:
+    def disagreement_now(self) -> float:
+        """The multiple of the members' std paid now: `disagreement_weight`, falling linearly to 0
+        at `disagreement_until`."""
+        if self.disagreement_weight == 0 or self.disagreement_until <= 0:
             return 0.0
-        return self.explore_bonus * max(0.0, 1.0 - self.model.num_timesteps / self.explore_until)
+        return self.disagreement_weight * max(0.0, 1.0 - self.model.num_timesteps / self.disagreement_until)
 
     def record_metrics(self) -> None:
         step = self.model.num_timesteps
@@ -147,8 +148,8 @@ class PreferenceCallback(BaseCallback):
         pred = list(self.predicted_returns)[-recent:]
         self.logger.record("charts/env_steps", step)
         self.logger.record("charts/labels", self.learner.labels_asked)
-        if self.explore_bonus > 0:
-            self.logger.record("reward/explore_weight", self.explore_weight())
+        if self.disagreement_weight != 0:
+            self.logger.record("reward/disagreement_weight", self.disagreement_now())
         if len(true):
             self.logger.record("charts/true_return", float(true.mean()))
             self.logger.record("charts/true_return_max", float(true.max()))

@@ -283,8 +283,8 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
                                       progress=config.progress, resumed_at=agent.num_timesteps,
                                       scaler=scaler, rollout_steps=hp.n_envs * hp.n_steps,
-                                      explore_bonus=config.explore_bonus,
-                                      explore_until=round(config.explore_until * config.timesteps))
+                                      disagreement_weight=config.disagreement_weight,
+                                      disagreement_until=round(config.disagreement_until * config.timesteps))
         agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False,
                     log_interval=callback.log_interval)
     finally:
