@@ -50,7 +50,8 @@ def test_atari_runs_take_the_papers_atari_defaults():
 
 
 class MeanPixelReward(torch.nn.Module):
-    def predict_reward(self, obs, acts=None):
+    def predict_reward(self, obs, acts=None, disagreement=0.0):
+        assert disagreement == 0.0  # one member: nothing to disagree about
         return np.asarray(obs, np.float32).mean(axis=(1, 2, 3)) / 255.0
 
 
