@@ -153,4 +153,16 @@ class TrainConfig:
 
     @classmethod
     def from_json_file(cls, path: Path) -> "TrainConfig":
-        return cls(**json.loads(Path(path).read_text()))
+        """A run's saved settings. ConfigError where the file is not JSON, or holds settings this
+        version of prefrl does not know (a run folder written by another version); settings it
+        lacks take their defaults."""
+        try:
+            values = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); it should be the "
+                              f"config.json that `prefrl train` wrote") from None
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(f"{path} has settings this version of prefrl does not know ({', '.join(unknown)}); "
+                              f"the run was written by another version: use that one")
+        return cls(**values)

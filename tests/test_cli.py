@@ -131,6 +131,21 @@ def test_eval_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert "\n" not in err and "pass a run folder written by `prefrl train`" in err
 
 
+@pytest.mark.parametrize("config_text, fragment", [
+    ('{"env": "HalfCheetah-v5", "explore_bonus": 1.0}', "does not know (explore_bonus)"),
+    ('{"env": "HalfCheetah-v5",', "is not valid JSON"),
+])
+def test_eval_and_resume_reject_a_config_from_another_version_in_one_line(tmp_path, capsys, config_text, fragment):
+    (tmp_path / "checkpoint").mkdir()
+    for name in ("policy.zip", "state.pt"):
+        (tmp_path / "checkpoint" / name).write_bytes(b"x")
+    (tmp_path / "config.json").write_text(config_text)
+    for argv in (["eval", str(tmp_path)], ["train", "--resume", str(tmp_path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and fragment in err, err
+
+
 def _fake_run(folder: Path, name: str, steps: int, returns: list[float], accuracy: list[float]) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps({"env": "prefrl/Pong-v0", "name": name, "seed": 0,
