@@ -34,6 +34,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -218,12 +219,22 @@ def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: P
     """Arm-runs `workers` at a time, one spawned process each; `out/results.json` is rewritten after
     every finished run (so an early stop keeps what finished) and a line printed for it."""
     results = []
-    with mp.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
-        for r in pool.imap_unordered(run, jobs):
-            results.append(r)
-            (out / "results.json").write_text(json.dumps(results, indent=2))
-            print(describe(r), flush=True)
+    # `kill PID` (SIGTERM) on this process ends it through the pool's exit, which stops the
+    # workers; by default they would be orphaned and go on using the cores
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        with mp.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
+            for r in pool.imap_unordered(run, jobs):
+                results.append(r)
+                (out / "results.json").write_text(json.dumps(results, indent=2))
+                print(describe(r), flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return results
+
+
+def _exit_on_signal(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def ratio_cells(arm: list[dict], other: list[dict]) -> list[str]:

@@ -35,6 +35,45 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     assert all(c["reward_norm_data"] == "initial" and c["update_every"] == 2048 for c in configs)
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_bench_mujoco_stopped_with_sigterm_stops_its_workers(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "bench_mujoco.py"), "--envs", "HalfCheetah-v5", "--seeds", "0",
+         "--timesteps", "1000000", "--labels", "10", "--jobs", "1", "--arms", "true_reward", "--out",
+         str(tmp_path / "bench")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (workers := _children(proc.pid)) and time.time() < deadline:
+            time.sleep(0.5)
+        assert workers, "no worker process started"
+        time.sleep(3)  # the worker is under way
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) != 0
+        deadline = time.time() + 30
+        while any(Path(f"/proc/{w}").exists() for w in workers) and time.time() < deadline:
+            time.sleep(0.5)
+        alive = [w for w in workers if Path(f"/proc/{w}/stat").exists()
+                 and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not alive, f"workers {alive} outlived the stopped benchmark"
+    finally:
+        proc.kill()
+
+
 def _arm_run(arm, seed, ret, flags="", steps_per_s=1000.0):
     return {"env": "prefrl/Hopper-v0", "seed": seed, "arm": arm, "timesteps": 1000, "labels": 700,
             "eval_episodes": 1, "out": "/nonexistent", "prefrl_flags": flags, "wall_s": 1.0,
