@@ -35,16 +35,16 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
     assert all(c["reward_norm_data"] == "initial" and c["update_every"] == 2048 for c in configs)
 
 
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state, ppid, ...); None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _children(pid: int) -> list[int]:
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return kids
+    return [int(p.name) for p in Path("/proc").glob("[0-9]*") if (f := _stat(int(p.name))) and int(f[1]) == pid]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -65,11 +65,12 @@ def test_bench_mujoco_stopped_with_sigterm_stops_its_workers(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) != 0
         deadline = time.time() + 30
-        while any(Path(f"/proc/{w}").exists() for w in workers) and time.time() < deadline:
+        def survivors() -> list[int]:  # a zombie has stopped running
+            return [w for w in workers if (f := _stat(w)) and f[0] != "Z"]
+
+        while survivors() and time.time() < deadline:
             time.sleep(0.5)
-        alive = [w for w in workers if Path(f"/proc/{w}/stat").exists()
-                 and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
-        assert not alive, f"workers {alive} outlived the stopped benchmark"
+        assert not survivors(), f"workers {survivors()} outlived the stopped benchmark"
     finally:
         proc.kill()
 

@@ -152,7 +152,7 @@ def agent_reward(members: torch.Tensor, disagreement: float = 0.0) -> torch.Tens
     [1.0, 0.0]
     """
     mean = members.mean(0)
-    if disagreement == 0 or len(members) < 2:
+    if disagreement == 0:  # the paper's plain mean; no second pass over the members
         return mean
     return mean + disagreement * members.std(0, unbiased=False)
 
