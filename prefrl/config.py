@@ -80,8 +80,9 @@ class TrainConfig:
         "each update (1: refit each time; smaller: a moving average, a steadier reward for the agent).")
     reward_norm_data: str = opt(
         "recent", "Segments the reward's mean/std normalisation is fitted on at each update: recent ones "
-        "(the current policy's behaviour), or the random initial policy's, kept fixed for the run (the "
-        "same behaviour keeps the same reward as the policy improves).", choices=["recent", "initial"])
+        "(the current policy's behaviour), or the random initial policy's (and, with --explore-steps, the "
+        "exploration's), kept fixed for the run (the same behaviour keeps the same reward as the policy "
+        "improves).", choices=["recent", "initial"])
     disagreement_weight: float = opt(
         0.0, "Multiple of the reward members' disagreement (their std, in normalised reward units) added "
         "to the agent's reward: above 0 pays it to try what the labels have not pinned down yet (an "
@@ -89,6 +90,11 @@ class TrainConfig:
         "linearly to 0 over --disagreement-until of the run; 0 (default) is the paper's plain mean.")
     disagreement_until: float = opt(
         0.5, "Share of --timesteps over which --disagreement-weight falls linearly to 0.")
+    explore_steps: int = opt(
+        0, "Env steps of unsupervised exploration before the first labels (PEBBLE): the agent is paid "
+        "the state entropy of what it visits (k-nearest-neighbour estimate), so the first labels compare "
+        "more varied behaviour than the random policy's; part of --timesteps; vector tasks only; "
+        "0 (default): the paper's start from the random policy.")
     random_answer_prob: float = opt(
         0.1, "Assumed chance the teacher answered at random (Bradley-Terry noise).")
     algo: str = opt("ppo", "RL algorithm: PPO, or A2C (the paper's Atari learner; Atari games only).",
@@ -119,6 +125,8 @@ class TrainConfig:
         if not 0 < self.disagreement_until <= 1:
             raise ConfigError(f"--disagreement-until is a share of --timesteps within (0, 1], "
                               f"got {self.disagreement_until}")
+        if self.explore_steps < 0:
+            raise ConfigError(f"--explore-steps must be 0 or positive, got {self.explore_steps}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"--checkpoint-every must be 0 or positive, got {self.checkpoint_every}")
         if self.initial_label_fraction is not None and not 0.0 <= self.initial_label_fraction <= 1.0:

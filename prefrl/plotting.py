@@ -59,6 +59,12 @@ def plot_learning_curve(run_dir: Path) -> Path | None:
     top.set_title(Path(run_dir).name, fontsize=9)
     top.grid(alpha=0.3)
     bottom.plot(steps, data.get("charts/labels", [math.nan] * len(steps)), color="tab:green")
+    explored = [t for t, e in zip(steps, data.get("explore/state_entropy", [])) if not math.isnan(e)]
+    if explored:  # --explore-steps: the agent was paid the state entropy, not the learned reward
+        for ax in (top, bottom):
+            ax.axvspan(min(steps), max(explored), color="grey", alpha=0.15, lw=0)
+        top.text(max(explored), 1.0, " exploration ", ha="right", va="top", fontsize=8, color="dimgrey",
+                 transform=top.get_xaxis_transform())
     bottom.set_ylabel("labels")
     bottom.set_xlabel("env steps")
     bottom.grid(alpha=0.3)

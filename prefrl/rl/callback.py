@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from prefrl.query.schedule import LabelSchedule
 from prefrl.reward.ensemble import chunk_slices
+from prefrl.rl.exploration import StateEntropyReward
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.reward_wrapper import LearnedRewardVecEnv, RewardScaler, RolloutRecord
 
@@ -25,17 +26,25 @@ def label_rollout(agent, model: torch.nn.Module, rollout: RolloutRecord, scaler:
     placeholders, plus the discounted value of the last state where a time limit cut an episode
     off. `disagreement` adds that multiple of the members' std (`agent_reward`). Returns the
     model's unscaled rewards, (T, n_envs)."""
-    buffer = agent.rollout_buffer
     T, n = rollout.dones.shape
-    if T != buffer.buffer_size:
-        raise RuntimeError(f"recorded {T} steps for a rollout of {buffer.buffer_size}: the record was not cleared")
     flat = rollout.obs.reshape(T * n, *rollout.obs.shape[2:])
     acts = rollout.actions.reshape(T * n, -1)
     rewards = np.concatenate([model.predict_reward(flat[sl], acts[sl], disagreement=disagreement)
                               for sl in chunk_slices(len(flat), flat[0].nbytes)]).reshape(T, n)
+    pay_rollout(agent, rewards, rollout, scaler, last_values, dones)
+    return rewards
+
+
+def pay_rollout(agent, rewards: np.ndarray, rollout: RolloutRecord, scaler: RewardScaler | None,
+                last_values: torch.Tensor, dones: np.ndarray) -> None:
+    """Add `rewards` (T, n_envs) for the recorded steps to the agent's rollout buffer, scaled as
+    VecNormalize would where `scaler` is given, and recompute its returns and advantages."""
+    buffer = agent.rollout_buffer
+    if len(rewards) != buffer.buffer_size:
+        raise RuntimeError(f"recorded {len(rewards)} steps for a rollout of {buffer.buffer_size}: "
+                           f"the record was not cleared")
     buffer.rewards += scaler(rewards, rollout.dones) if scaler is not None else rewards
     buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
-    return rewards
 
 
 def finished_episode_sums(rewards: np.ndarray, ends: np.ndarray, carry: np.ndarray) -> tuple[list[float], np.ndarray]:
@@ -73,11 +82,16 @@ class PreferenceCallback(BaseCallback):
         rollout_steps: int = 1024,
         disagreement_weight: float = 0.0,
         disagreement_until: int = 0,
+        explore_steps: int = 0,
+        on_explored: Callable[[], None] | None = None,
     ) -> None:
         """At each rollout's end its steps get the reward model's rewards in one batch (scaled by
         `scaler` where the agent's rewards are normalised) and go to the segment collector. With
         `disagreement_weight` other than 0 they include that multiple of the members' std, the
-        multiple falling linearly to none at env step `disagreement_until`."""
+        multiple falling linearly to none at env step `disagreement_until`. With `explore_steps`,
+        the first that-many steps from `online_start` pay the state entropy instead
+        (`StateEntropyReward`) and ask nothing; then `on_explored` runs (the first labels and the
+        reward model's first fit), the label schedule starts and the reward scaling starts afresh."""
         super().__init__()
         self.learner = learner
         self.reward_env = reward_env
@@ -101,6 +115,9 @@ class PreferenceCallback(BaseCallback):
         """Rollouts per progress.csv row (pass to `learn`): a row about every 1,000 steps or more
         (A2C's rollouts are 80 steps); the last rollout always gets its row."""
         self._rollouts = 0
+        self.explore_steps = explore_steps
+        self.explorer = StateEntropyReward() if explore_steps > 0 else None
+        self.on_explored = on_explored
 
     def _on_training_start(self) -> None:
         self._bar = tqdm(total=self.schedule.total_timesteps, initial=self.model.num_timesteps,
@@ -115,6 +132,9 @@ class PreferenceCallback(BaseCallback):
     def _on_rollout_end(self) -> None:
         self._rollouts += 1
         rollout = self.reward_env.rollout
+        if self.explorer is not None:
+            self._explore(rollout)
+            return
         rewards = label_rollout(self.model, self.learner.model, rollout, self.scaler, self.locals["values"],
                                 self.locals["dones"], disagreement=self.disagreement_now())
         finished, self._predicted = finished_episode_sums(rewards, rollout.ends, self._predicted)
@@ -133,6 +153,24 @@ class PreferenceCallback(BaseCallback):
         if self.on_checkpoint and self.checkpoint_every and step - self._last_checkpoint >= self.checkpoint_every:
             self._last_checkpoint = step
             self.on_checkpoint()
+
+    def _explore(self, rollout: RolloutRecord) -> None:
+        """A rollout of the exploration phase: paid its state entropy, cut into segments; at the
+        phase's end, the hand-over to the preference loop."""
+        rewards = self.explorer(rollout.obs)
+        pay_rollout(self.model, rewards, rollout, self.scaler, self.locals["values"], self.locals["dones"])
+        self.logger.record("explore/state_entropy", float(rewards.mean()))
+        self.learner.observe(rollout)
+        rollout.clear()
+        step = self.model.num_timesteps
+        if step - self.online_start >= self.explore_steps:
+            self.explorer = None
+            if self.scaler is not None:
+                self.scaler.reset()
+            self.online_start = self._last_update = self._last_checkpoint = step
+            if self.on_explored is not None:
+                self.on_explored()
+        self.record_metrics()
 
     def disagreement_now(self) -> float:
         """The multiple of the members' std paid now: `disagreement_weight`, falling linearly to 0

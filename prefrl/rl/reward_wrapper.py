@@ -133,6 +133,11 @@ class RewardScaler:
         rms.mean, rms.var, rms.count = float(mean[-1]), float(var[-1]), float(count[-1])
         return np.clip(rewards / np.sqrt(var[:, None] + self.epsilon), -self.clip, self.clip).astype(np.float32)
 
+    def reset(self) -> None:
+        """Forget every return seen (a new kind of reward begins)."""
+        self.ret_rms = RunningMeanStd(shape=())
+        self.returns = np.zeros_like(self.returns)
+
     def state_dict(self) -> dict:
         return {"mean": self.ret_rms.mean, "var": self.ret_rms.var, "count": self.ret_rms.count}
 

@@ -2,7 +2,9 @@
 
 Reads top to bottom as the paper's loop: (1) the random initial policy's segments get the first
 share of labels and the reward model its first fit; (2) PPO optimises the learned reward while a
-callback collects segments, asks for labels on the schedule and retrains the ensemble.
+callback collects segments, asks for labels on the schedule and retrains the ensemble. With
+`--explore-steps` (PEBBLE), PPO first spends that many steps on the state entropy of what it visits,
+and the first labels, asked at its end, compare segments of that exploration too.
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ def plan_run(config: TrainConfig) -> RunPlan:
         raise ConfigError(f"env {config.env!r} needs Box observations and actions for the MLP reward model")
     else:
         act_dim = int(np.prod(act_space.shape))
+    if config.explore_steps and info.kind == "atari":
+        raise ConfigError("--explore-steps is for the vector tasks (MuJoCo and other Box observations), "
+                          "not pixels; leave it at 0 on the Atari games")
     if config.algo != "ppo" and info.kind != "atari":
         raise ConfigError(f"--algo {config.algo} is for the Atari games (prefrl/Pong-v0, ...); use --algo ppo")
     defaults = type_defaults(info.kind)
@@ -126,6 +131,10 @@ def plan_run(config: TrainConfig) -> RunPlan:
             f"--labels {config.labels} asks {schedule.initial_labels} labels up front, which need about "
             f"{initial_steps} steps of the random policy, leaving less than one PPO rollout ({rollout} steps) "
             f"of --timesteps {config.timesteps}; raise --timesteps or lower --labels")
+    if config.explore_steps and initial_steps + config.explore_steps + rollout > config.timesteps:
+        raise ConfigError(
+            f"--explore-steps {config.explore_steps} leaves less than one PPO rollout ({rollout} steps) of "
+            f"--timesteps {config.timesteps} for learning from labels; lower --explore-steps")
     return RunPlan(config, info.kind, defaults, length, segment_buffer,
                    config.label_buffer or defaults.label_buffer, config.pretrain_epochs or defaults.pretrain_epochs,
                    ppo, schedule, initial_segments, initial_steps, tuple(obs_space.shape), obs_space.dtype.type,
@@ -240,11 +249,13 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         learner.reference = state.get("norm_reference")
 
     online_start = state["online_start"] if state else 0
+    callback: PreferenceCallback | None = None
 
     def checkpoint() -> None:
         save_checkpoint(run_dir, agent, env, {
             "model": model.state_dict(), "trainer": trainer.state_dict(), "rng": rng.bit_generator.state,
-            "num_timesteps": agent.num_timesteps, "online_start": online_start,
+            "num_timesteps": agent.num_timesteps,
+            "online_start": callback.online_start if callback is not None else online_start,
             "labels": learner.labels_asked, "norm_reference": learner.reference,
             "reward_scaler": scaler.state_dict() if scaler is not None else None})
 
@@ -270,25 +281,38 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         agent._last_obs = obs
         agent._last_episode_starts = dones
 
+    begun = resume
+    """Whether the first labels were asked: a checkpoint from before then (mid-exploration) would
+    resume without them."""
+
+    def first_labels() -> None:
+        nonlocal begun
+        begun = True
+        learner.ask(plan.schedule.initial_labels)
+        learner.collect_answers()  # a person's answers arrive later, at the updates
+        learner.update_reward_model(epochs=plan.pretrain_epochs)
+        checkpoint()  # from here on the run can be resumed
+
+    explore = 0 if resume else config.explore_steps
     viewer = start_viewer(run_dir, config.viewer_port) if config.viewer else None
     try:
-        if not resume:
-            learner.ask(plan.schedule.initial_labels)
-            learner.collect_answers()  # a person's answers arrive later, at the updates
-            learner.update_reward_model(epochs=plan.pretrain_epochs)
-            checkpoint()  # from here on the run can be resumed
-        # (2) PPO on the learned reward.
+        if not resume and not explore:
+            first_labels()
+        # (2) PPO on the learned reward (after `explore` steps paid the state entropy, which end
+        # in the first labels).
         callback = PreferenceCallback(learner, reward_env, plan.schedule, config.update_every,
                                       online_start=online_start, started_at=started,
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
                                       progress=config.progress, resumed_at=agent.num_timesteps,
                                       scaler=scaler, rollout_steps=hp.n_envs * hp.n_steps,
                                       disagreement_weight=config.disagreement_weight,
-                                      disagreement_until=round(config.disagreement_until * config.timesteps))
+                                      disagreement_until=round(config.disagreement_until * config.timesteps),
+                                      explore_steps=explore, on_explored=first_labels)
         agent.learn(config.timesteps - agent.num_timesteps, callback=callback, reset_num_timesteps=False,
                     log_interval=callback.log_interval)
     finally:
-        checkpoint()
+        if begun:
+            checkpoint()
         store.close()
         env.close()
         plot_learning_curve(run_dir)
