@@ -5,6 +5,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+import torch
 
 from prefrl.cli import main
 from prefrl.rl.exploration import StateEntropyReward
@@ -66,7 +67,9 @@ def test_a_run_explores_first_then_asks_its_whole_budget(tmp_path):
     db = sqlite3.connect(run / "preferences.sqlite")
     assert db.execute("SELECT COUNT(*) FROM comparisons").fetchone()[0] == 12
     db.close()
-    assert (run / "checkpoint" / "state.pt").is_file()
+    # a resume continues the label schedule from where the exploration handed over, not from before it
+    state = torch.load(run / "checkpoint" / "state.pt", weights_only=False)
+    assert state["online_start"] == end and state["labels"] == 12
 
 
 @pytest.mark.parametrize("flags, fragment", [
