@@ -281,9 +281,9 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         agent._last_obs = obs
         agent._last_episode_starts = dones
 
+    # Whether the first labels were asked: a checkpoint from before then (mid-exploration) would
+    # resume without them, so none is written.
     begun = resume
-    """Whether the first labels were asked: a checkpoint from before then (mid-exploration) would
-    resume without them."""
 
     def first_labels() -> None:
         nonlocal begun
