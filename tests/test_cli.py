@@ -89,6 +89,10 @@ def expect_usage_error(capsys, argv, fragment, runs):
     (["--disagreement-until", "1.5"], "--disagreement-until is a share of --timesteps within (0, 1]"),
     (["--labels", "60", "--timesteps", "4000", "--n-envs", "2", "--initial-label-fraction", "1"],
      "leaving less than one PPO rollout"),
+    (["--explore-steps", "-1"], "--explore-steps must be 0 or positive"),
+    (["--env", "prefrl/Pong-v0", "--explore-steps", "1000"], "--explore-steps is for the vector tasks"),
+    (["--timesteps", "8000", "--labels", "10", "--n-envs", "2", "--explore-steps", "7500"],
+     "--explore-steps 7500 leaves less than one PPO rollout"),
 ])
 def test_bad_input_gives_one_line_error_exit_2_and_no_run_folder(tmp_path, capsys, flags, fragment):
     runs = tmp_path / "runs"

@@ -1,4 +1,5 @@
-"""--explore-steps: the state-entropy reward, and a run that explores before its first labels."""
+"""--explore-steps: the state-entropy reward, and a run that explores before its first labels (its bad
+input cases are with the other flags' in test_cli.py)."""
 
 import csv
 import sqlite3
@@ -70,17 +71,3 @@ def test_a_run_explores_first_then_asks_its_whole_budget(tmp_path):
     # a resume continues the label schedule from where the exploration handed over, not from before it
     state = torch.load(run / "checkpoint" / "state.pt", weights_only=False)
     assert state["online_start"] == end and state["labels"] == 12
-
-
-@pytest.mark.parametrize("flags, fragment", [
-    (["--explore-steps", "-1"], "--explore-steps must be 0 or positive"),
-    (["--env", "prefrl/Pong-v0", "--explore-steps", "1000"], "--explore-steps is for the vector tasks"),
-    (["--timesteps", "8000", "--labels", "10", "--n-envs", "2", "--explore-steps", "7500"],
-     "--explore-steps 7500 leaves less than one PPO rollout"),
-])
-def test_bad_explore_steps_give_a_one_line_error(tmp_path, capsys, flags, fragment):
-    runs = tmp_path / "runs"
-    assert main(["train", "--runs-dir", str(runs), "--no-progress", *flags]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and fragment in err, err
-    assert not runs.exists() or not any(runs.iterdir())
