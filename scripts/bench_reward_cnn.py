@@ -6,7 +6,9 @@ first convolution, and bfloat16 conv layers where the CPU has them).
     python scripts/bench_reward_cnn.py --repeats 5
 
 The variants take turns within each repeat, so a busy machine slows them alike; the table gives the
-median seconds and the speed-up over the plain modules.
+median seconds and the speed-up over the plain modules. By default the process keeps large blocks in
+malloc's heap as prefrl's runs do (`prefrl.rl.compute`); `--malloc glibc` leaves glibc's own rule.
+That setting is process-wide, so its two values are compared by alternating invocations.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 import torch
 
 from prefrl.reward.cnn import CNNRewardEnsemble, resolve_precision
+from prefrl.rl.compute import keep_large_blocks
 
 
 def plain_raw(model: CNNRewardEnsemble, obs: torch.Tensor) -> torch.Tensor:
@@ -46,11 +49,15 @@ def main() -> int:
     p.add_argument("--score-frames", type=int, default=1024, help="frames scored at once (one PPO rollout)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats per variant (after one warm-up)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (runs use 1)")
+    p.add_argument("--malloc", choices=("prefrl", "glibc"), default="prefrl",
+                   help="prefrl: large blocks kept in malloc's heap, as in prefrl's runs; glibc: its default")
     args = p.parse_args()
     if min(args.members, args.pairs, args.segment_length, args.score_frames, args.repeats, args.threads) <= 0:
         print("bench_reward_cnn: error: every count must be positive", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
+    if args.malloc == "prefrl" and not keep_large_blocks():
+        print("bench_reward_cnn: note: not glibc, --malloc prefrl changes nothing here", file=sys.stderr)
     torch.manual_seed(0)
     train_frames = torch.randint(0, 256, (args.members, 2 * args.pairs * args.segment_length, 84, 84, 4),
                                  dtype=torch.uint8)
@@ -87,7 +94,7 @@ def main() -> int:
     base = {task: statistics.median(times["plain float32 modules", task]) for task in ("train", "score")}
     print(f"CPU bfloat16: {'native' if native == 'bfloat16' else 'not native (bfloat16 variant skipped)'}; "
           f"{args.members} members, training step {2 * args.pairs} segments x {args.segment_length} frames per "
-          f"member, scoring {args.score_frames} frames; median of {args.repeats}")
+          f"member, scoring {args.score_frames} frames; median of {args.repeats}; malloc: {args.malloc}")
     print("| variant | training step s | speed-up | scoring s | speed-up |")
     print("|---|---:|---:|---:|---:|")
     for name in variants:

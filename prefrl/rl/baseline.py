@@ -12,6 +12,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 
 from prefrl.rl.agent import make_ppo
+from prefrl.rl.compute import configure_process
 from prefrl.rl.hyperparams import ppo_hyperparams
 
 
@@ -51,7 +52,7 @@ def train_true_reward(env_id: str, timesteps: int, seed: int, out_dir: Path,
     """Train on the env's own reward, the policy on torch device `device`; save `out_dir/checkpoint/`
     and `out_dir/curve.csv`. Returns wall seconds."""
     torch.manual_seed(seed)
-    torch.set_num_threads(torch_threads)
+    configure_process(torch_threads)
     hp = ppo_hyperparams(env_id, n_envs, algo)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo, resolve_device
 from prefrl.rl.callback import PreferenceCallback
+from prefrl.rl.compute import configure_process
 from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
@@ -205,7 +206,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     resume = state is not None
     started = time.time()
     torch.manual_seed(config.seed)
-    torch.set_num_threads(config.torch_threads)
+    configure_process(config.torch_threads)
     rng = np.random.default_rng(config.seed)
 
     device = resolve_device(config.device, pixels=plan.kind == "atari")

@@ -1,0 +1,34 @@
+"""The process setting that keeps large tensors' memory in malloc's heap (`prefrl.rl.compute`)."""
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import resource, torch
+from prefrl.rl.compute import keep_large_blocks
+
+def faults_of_a_repeat():
+    torch.ones(16 * 2**20).sum()  # 64 MiB: allocated, touched, freed
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.ones(16 * 2**20).sum()  # the same block again
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+default = faults_of_a_repeat()
+kept = keep_large_blocks()
+faults_of_a_repeat()  # the heap grows to hold the block once
+print(default, kept, faults_of_a_repeat())
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
+def test_a_repeated_large_tensor_stops_faulting_in_fresh_pages():
+    # In a process of its own: the setting is process-wide and would outlive this test.
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
+    default, kept, after = out.split()
+    page = 4096
+    assert int(default) >= 0.9 * 64 * 2**20 / page  # glibc maps a 64 MiB block afresh each time
+    assert kept == "True"
+    assert int(after) < 100  # kept: the block's pages are reused, not faulted in again
