@@ -6,9 +6,10 @@ adapts, but never past 32 MiB) as fresh pages from the kernel and returns them w
 One training step of the Atari reward CNN allocates and frees several such blocks (its gathered
 input frames, 68 MB of uint8, and each member's 45 MB in bfloat16), so every step pays the kernel to
 zero and fault in those pages again. Raising the threshold keeps them in malloc's heap, reused from
-one step to the next: a CNN reward step about a fifth faster on this project's CPUs
-(`scripts/bench_reward_cnn.py --malloc`). Blocks above the new threshold (the preallocated label
-set) are still mapped on their own.
+one step to the next: on this project's CPUs a CNN reward step runs 1.21x faster
+(`scripts/bench_reward_cnn.py`, against `--malloc glibc`) and PPO's CNN policy 1.14x (BENCHMARKS.md,
+session 17). Blocks above the new threshold (the preallocated label set) are still mapped on their
+own.
 """
 
 from __future__ import annotations
