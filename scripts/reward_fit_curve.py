@@ -47,6 +47,7 @@ def main() -> int:
     from prefrl.preferences import Answer, PreferenceStore
     from prefrl.reward.dataset import PreferenceDataset
     from prefrl.reward.trainer import RewardTrainer, preference_accuracy
+    from prefrl.rl.compute import configure_process
     from prefrl.rl.learner import normalization_segment_count
     from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
 
@@ -65,7 +66,7 @@ def main() -> int:
     test = [labels[i] for i in order[:n_test]]
     train = [labels[i] for i in order[n_test:]]
     torch.manual_seed(args.seed)
-    torch.set_num_threads(config.torch_threads)
+    configure_process(config.torch_threads)
     model = make_reward_model(plan)
     data = PreferenceDataset(config.ensemble_size, rng)
     data.add([(segments[c.left_id], segments[c.right_id]) for c in train], [c.answer for c in train])

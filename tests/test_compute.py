@@ -1,10 +1,11 @@
 """The process setting that keeps large tensors' memory in malloc's heap (`prefrl.rl.compute`)."""
 
-import platform
 import subprocess
 import sys
 
 import pytest
+
+from prefrl.rl.compute import on_glibc
 
 PROBE = """
 import resource, torch
@@ -24,7 +25,7 @@ print(min(default), kept, max(faults(12)[-4:]))  # the heap takes a few rounds t
 """
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
+@pytest.mark.skipif(not on_glibc(), reason="a glibc setting")
 def test_a_repeated_large_tensor_stops_faulting_in_fresh_pages():
     # In a process of its own: the setting is process-wide and would outlive this test.
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout

@@ -28,10 +28,15 @@ TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 
 
+def on_glibc() -> bool:
+    """Whether this process's C library is glibc on Linux (the malloc that `mallopt` tunes here)."""
+    return platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
 def keep_large_blocks(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """Serve and keep blocks up to `mmap_threshold` bytes in malloc's heap. True where it was set;
     False off glibc (nothing changes there)."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not on_glibc():
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
