@@ -49,6 +49,10 @@ class TrainConfig:
     reward_inputs: str = opt(
         "obs_act", "What the MuJoCo reward model sees: observation and action (the paper's r(o, a)) "
         "or the observation only (what a person watching a clip sees).", choices=["obs_act", "obs"])
+    reward_dropout: float = opt(
+        0.0, "Chance that each hidden unit of the MuJoCo reward model is dropped during its training "
+        "(the paper's public code drops half); 0 (default) trains without dropout. Vector tasks only: the "
+        "Atari CNN keeps the paper's 0.5.")
     reward_precision: str = opt(
         "auto", "Arithmetic of the Atari CNN reward model's conv layers: bfloat16 trains about 2x and scores "
         "about 4x faster on CPUs that compute it natively (AVX-512 BF16 or AMX); auto picks it there, "
@@ -133,6 +137,8 @@ class TrainConfig:
             raise ConfigError(f"--initial-label-fraction must be within [0, 1], got {self.initial_label_fraction}")
         if self.reward_recent_fraction is not None and not 0.0 <= self.reward_recent_fraction <= 1.0:
             raise ConfigError(f"--reward-recent-fraction must be within [0, 1], got {self.reward_recent_fraction}")
+        if not 0.0 <= self.reward_dropout < 1.0:
+            raise ConfigError(f"--reward-dropout must be within [0, 1), got {self.reward_dropout}")
         if not 0.0 <= self.random_answer_prob < 1.0:
             raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")
         optional = [v for v in (self.pretrain_epochs, self.schedule_horizon) if v is not None]

@@ -45,6 +45,21 @@ def test_ensemble_output_shapes_and_per_member_inputs():
     assert not torch.allclose(r[0], r[1])
 
 
+def test_dropout_acts_only_while_training_and_keeps_the_weights_names():
+    obs, acts = torch.randn(64, OBS), torch.randn(64, ACT)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=3, dropout=0.5)
+    scored = model.raw(obs, acts)
+    assert torch.equal(scored, model.raw(obs, acts))  # built in scoring mode: the whole net, every time
+    model.train()
+    assert not torch.allclose(model.raw(obs, acts), scored)  # units dropped while training
+    plain = MLPRewardEnsemble(OBS, ACT, n_members=3)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
+    with_dropout = [k for k in model.state_dict()]
+    assert len(with_dropout) == len(plain.state_dict())  # dropout holds no weights
+    with pytest.raises(ValueError, match="dropout must be within"):
+        MLPRewardEnsemble(OBS, ACT, dropout=1.0)
+
+
 def test_output_normalisation_gives_each_member_zero_mean_unit_std():
     model = MLPRewardEnsemble(OBS, ACT, n_members=3, reward_std=0.05)
     obs, acts = np.random.default_rng(0).normal(size=(2000, OBS)), np.random.default_rng(1).normal(size=(2000, ACT))

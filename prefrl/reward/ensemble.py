@@ -43,7 +43,8 @@ def linear_weight_norms(module: nn.Module) -> torch.Tensor:
 class MLPRewardEnsemble(nn.Module):
     """The paper's MuJoCo reward net, `n_members` times: (obs, act) -> 64 -> 64 -> scalar.
 
-    Inputs are standardised with statistics fitted on collected data (`fit_input_normalization`);
+    With `dropout` above 0, each hidden layer's units are dropped with that chance while training
+    (the paper's public code, rl-teacher, drops half); scoring uses the whole net. Inputs are standardised with statistics fitted on collected data (`fit_input_normalization`);
     each member's output is shifted and scaled to zero mean and `reward_std` std on recent data
     (`fit_output_normalization`), then members are averaged by `predict_reward`.
     """
@@ -57,10 +58,13 @@ class MLPRewardEnsemble(nn.Module):
         negative_slope: float = 0.01,
         reward_std: float = 1.0,
         use_actions: bool = True,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if n_members < 1:
             raise ValueError(f"an ensemble needs at least one member, got {n_members}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be within [0, 1), got {dropout}")
         self.n_members = n_members
         self.obs_dim = obs_dim
         self.act_dim = act_dim
@@ -72,6 +76,8 @@ class MLPRewardEnsemble(nn.Module):
         layers: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [EnsembleLinear(n_members, a, b), nn.LeakyReLU(negative_slope)]
+            if dropout > 0:  # none at 0, so the weights' names match nets saved without it
+                layers.append(nn.Dropout(dropout))
         layers.append(EnsembleLinear(n_members, sizes[-1], 1))
         self.net = nn.Sequential(*layers)
         self.register_buffer("in_mean", torch.zeros(sizes[0]))
@@ -79,6 +85,7 @@ class MLPRewardEnsemble(nn.Module):
         self.register_buffer("out_mean", torch.zeros(n_members))
         self.register_buffer("out_std", torch.ones(n_members))
         self.negative_slope = negative_slope
+        self.eval()  # scoring mode; the trainer switches to training mode for its gradient steps
 
     def member_weight_norms(self) -> torch.Tensor:
         """Squared weight norm per member (M,), for the trainer's L2 penalty."""

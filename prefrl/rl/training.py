@@ -104,6 +104,9 @@ def plan_run(config: TrainConfig) -> RunPlan:
     if config.explore_steps and info.kind == "atari":
         raise ConfigError("--explore-steps is for the vector tasks (MuJoCo and other Box observations), "
                           "not pixels; leave it at 0 on the Atari games")
+    if config.reward_dropout and info.kind == "atari":
+        raise ConfigError("--reward-dropout is for the vector tasks' MLP reward model; the Atari CNN keeps "
+                          "the paper's dropout of 0.5: leave it at 0 on the Atari games")
     if config.algo != "ppo" and info.kind != "atari":
         raise ConfigError(f"--algo {config.algo} is for the Atari games (prefrl/Pong-v0, ...); use --algo ppo")
     defaults = type_defaults(info.kind)
@@ -150,7 +153,8 @@ def make_reward_model(plan: RunPlan, device: str = "cpu") -> torch.nn.Module:
         return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision,
                                  device=device)
     return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
-                             use_actions=plan.config.reward_inputs == "obs_act").to(device)
+                             use_actions=plan.config.reward_inputs == "obs_act",
+                             dropout=plan.config.reward_dropout).to(device)
 
 
 def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
