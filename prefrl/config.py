@@ -79,6 +79,15 @@ class TrainConfig:
         "agent's newest behaviour are learned in the update they arrive in).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
+    reward_l2_max: float = opt(
+        1.0, "Largest L2 coefficient the reward model's adaptive L2 may reach (the paper's rule keeps held-out "
+        "loss within 1.1-1.5x training loss and names no bound).")
+    pretrain_l2: str = opt(
+        "end", "When the pretraining on the first labels adapts the reward model's L2 coefficient (the paper's "
+        "rule: keep held-out loss within 1.1-1.5x training loss): once at its end (default; the first model "
+        "starts RL overfitted and the coefficient reaches the band a dozen updates later), or after every "
+        "pass (it is near the band by the time RL starts; no better on Walker2d over ten seeds).",
+        choices=["epoch", "end"])
     reward_norm_momentum: float = opt(
         1.0, "Share of the way the reward's mean/std normalisation moves towards recent segments' at "
         "each update (1: refit each time; smaller: a moving average, a steadier reward for the agent).")
@@ -149,6 +158,10 @@ class TrainConfig:
             raise ConfigError(f"--reward-norm-momentum must be within (0, 1], got {self.reward_norm_momentum}")
         if self.reward_norm_data not in ("recent", "initial"):
             raise ConfigError(f"--reward-norm-data must be recent or initial, got {self.reward_norm_data!r}")
+        if not (math.isfinite(self.reward_l2_max) and self.reward_l2_max > 0):
+            raise ConfigError(f"--reward-l2-max must be a positive number, got {self.reward_l2_max}")
+        if self.pretrain_l2 not in ("epoch", "end"):
+            raise ConfigError(f"--pretrain-l2 must be epoch or end, got {self.pretrain_l2!r}")
         if self.reward_inputs not in ("obs_act", "obs"):
             raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")
         if self.reward_precision not in ("auto", "float32", "bfloat16"):

@@ -91,6 +91,7 @@ def expect_usage_error(capsys, argv, fragment, runs):
      "leaving less than one PPO rollout"),
     (["--explore-steps", "-1"], "--explore-steps must be 0 or positive"),
     (["--reward-dropout", "1"], "--reward-dropout must be within [0, 1)"),
+    (["--reward-l2-max", "0"], "--reward-l2-max must be a positive number"),
     (["--env", "prefrl/Pong-v0", "--reward-dropout", "0.5"], "--reward-dropout is for the vector tasks"),
     (["--env", "prefrl/Pong-v0", "--explore-steps", "1000"], "--explore-steps is for the vector tasks"),
     (["--timesteps", "8000", "--labels", "10", "--n-envs", "2", "--explore-steps", "7500"],

@@ -155,6 +155,40 @@ def test_adaptive_l2_rises_on_an_overfitting_set():
     assert bool((trainer.l2 > start).all())
 
 
+@pytest.mark.parametrize("every_epoch", [True, False])
+def test_pretraining_adapts_l2_after_every_pass(every_epoch):
+    rng = np.random.default_rng(1)
+    segs = random_segments(rng, 60)
+    pairs = pairs_of(segs, rng, 80)
+    answers = SyntheticOracle().answer([(b, a) if flip else (a, b) for (a, b), flip in
+                                        zip(pairs, rng.integers(0, 2, len(pairs)))])  # nothing to learn
+    data = PreferenceDataset(3, rng)
+    data.add(pairs, answers)
+    config = RewardTrainerConfig(l2_init=1e-5, pretrain_l2_every_epoch=every_epoch)
+    torch.manual_seed(0)
+    trainer = RewardTrainer(MLPRewardEnsemble(OBS, ACT, n_members=3), data, config, seed=0)
+    metrics = trainer.pretrain(epochs=20)
+    steps = int(np.ceil(20 * len(data) / config.batch_size))
+    assert metrics["reward/train_steps"] == steps  # the same gradient steps either way
+    factors = np.log2((trainer.l2 / config.l2_init).numpy()).round()
+    if every_epoch:  # one check per pass: a member memorising its bootstrap climbed many steps of l2_factor
+        assert factors.max() >= 5, factors
+    else:  # one check at the end: at most one step
+        assert np.abs(factors).max() <= 1, factors
+    capped = RewardTrainer(MLPRewardEnsemble(OBS, ACT, n_members=3), data,
+                           RewardTrainerConfig(l2_init=1e-5, l2_max=1e-3, pretrain_l2_every_epoch=every_epoch), seed=0)
+    capped.pretrain(epochs=20)
+    assert float(capped.l2.max()) <= 1e-3 * (1 + 1e-6)  # the adaptation stops at l2_max
+    if every_epoch:
+        assert float(capped.l2.max()) == pytest.approx(1e-3)  # it climbed there and stopped
+    checks = []
+    trainer.train_round = lambda epochs=None, steps=None: checks.append(steps) or {}
+    trainer.pretrain(epochs=2.5)
+    assert len(checks) == (3 if every_epoch else 1)
+    if every_epoch:
+        assert sum(checks) == max(config.min_steps, int(np.ceil(2.5 * len(data) / config.batch_size)))
+
+
 def test_dataset_fifo_keeps_most_recent_labels_only():
     rng = np.random.default_rng(0)
     segs = random_segments(rng, 30)

@@ -138,14 +138,15 @@ class PreferenceLearner:
         return self.buffer.batch(ids)
 
     def update_reward_model(self, epochs: float | None = None) -> dict[str, float]:
-        """Retrain on every label so far, then renormalise on recent segments."""
+        """Retrain on every label so far, then renormalise on recent segments. With `epochs`, this is
+        the pretraining on the first labels (`RewardTrainer.pretrain`); else one online update."""
         if not self.pending_train:
             return {}
         obs, acts, true_rewards = self._normalization_sample()
         flat_obs = obs.reshape(-1, *obs.shape[2:])
         flat_acts = acts.reshape(-1, acts.shape[-1])
         self.model.fit_input_normalization(flat_obs, flat_acts)
-        metrics = self.trainer.train_round(epochs)
+        metrics = self.trainer.train_round() if epochs is None else self.trainer.pretrain(epochs)
         momentum = self.normalization_momentum if self.stats_fitted else 1.0
         if self.normalization_data == "initial":
             if self.reference is None:

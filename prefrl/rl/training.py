@@ -165,7 +165,8 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
     return RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
         batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
-        eval_comparisons=d.eval_comparisons, recent_fraction=recent)
+        eval_comparisons=d.eval_comparisons, recent_fraction=recent,
+        pretrain_l2_every_epoch=config.pretrain_l2 == "epoch", l2_max=config.reward_l2_max)
 
 
 def resolved_config(plan: RunPlan) -> TrainConfig:
