@@ -44,7 +44,9 @@ class MLPRewardEnsemble(nn.Module):
     """The paper's MuJoCo reward net, `n_members` times: (obs, act) -> 64 -> 64 -> scalar.
 
     With `dropout` above 0, each hidden layer's units are dropped with that chance while training
-    (the paper's public code, rl-teacher, drops half); scoring uses the whole net. Inputs are standardised with statistics fitted on collected data (`fit_input_normalization`);
+    (the paper's public code, rl-teacher, drops half); scoring uses the whole net.
+
+    Inputs are standardised with statistics fitted on collected data (`fit_input_normalization`);
     each member's output is shifted and scaled to zero mean and `reward_std` std on recent data
     (`fit_output_normalization`), then members are averaged by `predict_reward`.
     """
