@@ -48,7 +48,8 @@ class RewardTrainerConfig:
     first labels, not only once at its end. From `l2_init`, one step of `l2_factor` per check, a
     single check leaves the first model overfitted (held-out loss 2-4x training loss on Walker2d) for
     the dozen online updates the coefficient takes to reach the band; a check per pass gets it near
-    the band before RL starts. Off by default: it did not help Walker2d's agent (BENCHMARKS.md)."""
+    the band before RL starts. Off by default (BENCHMARKS.md, session 18: on Walker2d it helped only
+    together with `l2_max` 0.1)."""
     eval_comparisons: int | None = 1000
     """Most comparisons (a random subset) on which each update measures training and held-out
     loss; None measures all. Bounds the cost of an update as the label set grows."""
