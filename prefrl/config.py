@@ -85,7 +85,7 @@ class TrainConfig:
     pretrain_l2: str = opt(
         "end", "When the pretraining on the first labels adapts the reward model's L2 coefficient (the paper's "
         "rule: keep held-out loss within 1.1-1.5x training loss): end, once at its end (default; the first model "
-        "starts RL overfitted and the coefficient reaches the band a dozen updates later), or after every "
+        "starts RL overfitted and the coefficient reaches the band a dozen updates later), or epoch, after every "
         "pass (it is near the band by the time RL starts). On Walker2d, ten seeds: alone 0.17x the true-reward "
         "arm's return, with --reward-l2-max 0.1 0.64x, against 0.31x with neither (BENCHMARKS.md).",
         choices=["epoch", "end"])
