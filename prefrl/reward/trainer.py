@@ -104,7 +104,7 @@ class RewardTrainer:
         data = self.dataset.tensors()
         n = len(self.dataset)
         if steps is None:
-            steps = max(cfg.min_steps, math.ceil((epochs or cfg.epochs_per_round) * n / cfg.batch_size))
+            steps = self._steps_for(epochs or cfg.epochs_per_round)
             if epochs is None:
                 steps = min(steps, max(cfg.max_steps, cfg.min_steps))
         weights = data["weights"]
@@ -132,13 +132,17 @@ class RewardTrainer:
         cfg = self.config
         if not cfg.pretrain_l2_every_epoch or len(self.dataset) == 0:
             return self.train_round(epochs)
-        total = max(cfg.min_steps, math.ceil(epochs * len(self.dataset) / cfg.batch_size))
+        total = self._steps_for(epochs)
         checks = max(1, min(math.ceil(epochs), total))
         metrics: dict[str, float] = {}
         for i in range(checks):  # the steps split as evenly as whole numbers allow
             metrics = self.train_round(steps=total * (i + 1) // checks - total * i // checks)
         metrics["reward/train_steps"] = total
         return metrics
+
+    def _steps_for(self, epochs: float) -> int:
+        """Gradient steps for `epochs` passes over the label set, at least `min_steps`."""
+        return max(self.config.min_steps, math.ceil(epochs * len(self.dataset) / self.config.batch_size))
 
     def _draw(self, weights: torch.Tensor, new: int) -> torch.Tensor:
         """Each member's batch of comparison indices (M, B), by its bootstrap weights: a
