@@ -79,24 +79,23 @@ class TrainConfig:
         "agent's newest behaviour are learned in the update they arrive in).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
-    reward_l2_max: float = opt(
-        1.0, "Largest L2 coefficient the reward model's adaptive L2 may reach (the paper's rule keeps held-out "
-        "loss within 1.1-1.5x training loss and names no bound).")
-    pretrain_l2: str = opt(
-        "end", "When the pretraining on the first labels adapts the reward model's L2 coefficient (the paper's "
-        "rule: keep held-out loss within 1.1-1.5x training loss): end, once at its end (default; the first model "
+    reward_l2_max: float | None = opt(
+        None, "Largest L2 coefficient the reward model's adaptive L2 may reach (the paper's rule keeps held-out "
+        "loss within 1.1-1.5x training loss and names no bound); default 1.0, prefrl/Walker2d-v0 0.1.")
+    pretrain_l2: str | None = opt(
+        None, "When the pretraining on the first labels adapts the reward model's L2 coefficient (the paper's "
+        "rule: keep held-out loss within 1.1-1.5x training loss): end, once at its end (the first model "
         "starts RL overfitted and the coefficient reaches the band a dozen updates later), or epoch, after every "
-        "pass (it is near the band by the time RL starts). On Walker2d, ten seeds: alone 0.17x the true-reward "
-        "arm's return, with --reward-l2-max 0.1 0.64x, against 0.31x with neither (BENCHMARKS.md).",
+        "pass (it is near the band by the time RL starts); default end, prefrl/Walker2d-v0 epoch.",
         choices=["epoch", "end"])
     reward_norm_momentum: float = opt(
         1.0, "Share of the way the reward's mean/std normalisation moves towards recent segments' at "
         "each update (1: refit each time; smaller: a moving average, a steadier reward for the agent).")
-    reward_norm_data: str = opt(
-        "recent", "Segments the reward's mean/std normalisation is fitted on at each update: recent ones "
+    reward_norm_data: str | None = opt(
+        None, "Segments the reward's mean/std normalisation is fitted on at each update: recent ones "
         "(the current policy's behaviour), or the random initial policy's (and, with --explore-steps, the "
         "exploration's), kept fixed for the run (the same behaviour keeps the same reward as the policy "
-        "improves).", choices=["recent", "initial"])
+        "improves); default recent, prefrl/Walker2d-v0 initial.", choices=["recent", "initial"])
     disagreement_weight: float = opt(
         0.0, "Multiple of the reward members' disagreement (their std, in normalised reward units) added "
         "to the agent's reward: above 0 pays it to try what the labels have not pinned down yet (an "
@@ -157,11 +156,11 @@ class TrainConfig:
                 "--reward-lr, --reward-epochs, --pretrain-epochs and --schedule-horizon must be positive")
         if not 0.0 < self.reward_norm_momentum <= 1.0:
             raise ConfigError(f"--reward-norm-momentum must be within (0, 1], got {self.reward_norm_momentum}")
-        if self.reward_norm_data not in ("recent", "initial"):
+        if self.reward_norm_data not in (None, "recent", "initial"):
             raise ConfigError(f"--reward-norm-data must be recent or initial, got {self.reward_norm_data!r}")
-        if not (math.isfinite(self.reward_l2_max) and self.reward_l2_max > 0):
+        if self.reward_l2_max is not None and not (math.isfinite(self.reward_l2_max) and self.reward_l2_max > 0):
             raise ConfigError(f"--reward-l2-max must be a positive number, got {self.reward_l2_max}")
-        if self.pretrain_l2 not in ("epoch", "end"):
+        if self.pretrain_l2 not in (None, "epoch", "end"):
             raise ConfigError(f"--pretrain-l2 must be epoch or end, got {self.pretrain_l2!r}")
         if self.reward_inputs not in ("obs_act", "obs"):
             raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")

@@ -71,11 +71,13 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
     from prefrl.rl.training import plan_run, resolved_config, reward_trainer_config
 
     for config in (TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000),
-                   TrainConfig(env="HalfCheetah-v5", labels=700, timesteps=1_000_000, reward_max_steps=7)):
+                   TrainConfig(env="HalfCheetah-v5", labels=700, timesteps=1_000_000, reward_max_steps=7),
+                   TrainConfig(env="prefrl/Walker2d-v0", labels=700, timesteps=1_000_000, reward_l2_max=0.5)):
         plan = plan_run(config)
         written = resolved_config(plan)
         defaults = {"segment_length", "segment_buffer", "initial_label_fraction", "schedule_horizon",
-                    "pretrain_epochs", "reward_max_steps", "reward_recent_fraction", "n_envs"}
+                    "pretrain_epochs", "reward_max_steps", "reward_recent_fraction", "n_envs",
+                    "reward_l2_max", "pretrain_l2", "reward_norm_data"}
         assert all(getattr(written, name) is not None for name in defaults)
         assert written.reward_max_steps == reward_trainer_config(plan).max_steps
         # read back from JSON, the written config plans the same run, flag for flag
@@ -87,3 +89,21 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
     pong = resolved_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000)))
     assert (pong.reward_max_steps, pong.reward_recent_fraction, pong.label_buffer, pong.segment_length) == (15, 0.5, 3000, 25)
     assert round(pong.initial_label_fraction * 3300) == 500
+
+
+def test_walker2d_takes_its_own_reward_regularisation_unless_flags_say_otherwise():
+    from prefrl.config import TrainConfig
+    from prefrl.rl.training import plan_run, resolved_config, reward_trainer_config
+
+    def taken(**flags):
+        plan = plan_run(TrainConfig(labels=700, timesteps=1_000_000, **flags))
+        trainer, written = reward_trainer_config(plan), resolved_config(plan)
+        assert (trainer.l2_max, trainer.pretrain_l2_every_epoch) == (written.reward_l2_max, written.pretrain_l2 == "epoch")
+        return written.reward_l2_max, written.pretrain_l2, written.reward_norm_data
+
+    assert taken(env="prefrl/Walker2d-v0") == (0.1, "epoch", "initial")
+    assert taken(env="prefrl/Walker2d-v0", reward_l2_max=1.0, reward_norm_data="recent") == (1.0, "epoch", "recent")
+    assert taken(env="prefrl/Walker2d-v0", pretrain_l2="end") == (0.1, "end", "initial")
+    # the raw Gymnasium id, the other paper tasks and Atari keep the paper's rule
+    for env in ("Walker2d-v5", "prefrl/Hopper-v0", "prefrl/HalfCheetah-v0", "prefrl/Pong-v0"):
+        assert taken(env=env) == (1.0, "end", "recent"), env
