@@ -182,7 +182,8 @@ class TrainConfig:
     def from_json_file(cls, path: Path) -> "TrainConfig":
         """A run's saved settings. ConfigError where the file is not JSON, or holds settings this
         version of prefrl does not know (a run folder written by another version); settings it
-        lacks take their defaults."""
+        lacks take the value every run took before they were recorded (`UNRECORDED`), else
+        their defaults."""
         try:
             values = json.loads(Path(path).read_text())
         except json.JSONDecodeError as exc:
@@ -192,4 +193,9 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{path} has settings this version of prefrl does not know ({', '.join(unknown)}); "
                               f"the run was written by another version: use that one")
-        return cls(**values)
+        return cls(**(UNRECORDED | values))
+
+
+UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end"}
+"""What runs used before config.json recorded these settings (they were fixed until 2026-11-26),
+so that resuming such a run keeps them now that their defaults depend on the task."""

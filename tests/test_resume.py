@@ -107,3 +107,14 @@ def test_walker2d_takes_its_own_reward_regularisation_unless_flags_say_otherwise
     # the raw Gymnasium id, the other paper tasks and Atari keep the paper's rule
     for env in ("Walker2d-v5", "prefrl/Hopper-v0", "prefrl/HalfCheetah-v0", "prefrl/Pong-v0"):
         assert taken(env=env) == (1.0, "end", "recent"), env
+
+
+def test_a_run_from_before_the_l2_settings_were_recorded_resumes_with_the_values_it_used(tmp_path):
+    from prefrl.config import TrainConfig
+
+    saved = json.loads(TrainConfig(env="prefrl/Walker2d-v0").to_json())
+    for key in ("reward_l2_max", "pretrain_l2"):
+        del saved[key]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    config = TrainConfig.from_json_file(tmp_path / "config.json")
+    assert (config.reward_l2_max, config.pretrain_l2) == (1.0, "end")
