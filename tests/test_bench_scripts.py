@@ -261,16 +261,17 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     script = [sys.executable, str(ROOT / "scripts" / "bench_atari.py")]
     proc = subprocess.run(script + ["--game", "Pong", "--seeds", "0", "--timesteps", "2200", "--labels", "12",
                                     "--eval-games", "1", "--jobs", "2", "--out", str(tmp_path),
-                                    "--prefrl-flags", "--update-every 1000 --checkpoint-every 0"],
+                                    # two reward steps an update: a float32 CNN step takes seconds on CPUs without bfloat16
+                                    "--prefrl-flags", "--update-every 1000 --checkpoint-every 0 --reward-max-steps 2"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| Pong")]
-    assert [r[2].strip() for r in rows] == ["true_reward", "prefrl (--update-every 1000 --checkpoint-every 0)"]
+    assert [r[2].strip() for r in rows] == ["true_reward", "prefrl (--update-every 1000 --checkpoint-every 0 --reward-max-steps 2)"]
     assert all(float(r[6]) > 0 and float(r[7]) > 0 for r in rows)  # steps/s and peak resident memory
     assert "steps/s prefrl / true-reward" in proc.stdout
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "results.md").read_text()
-    assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0'" in md
+    assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0 --reward-max-steps 2'" in md
     bad = subprocess.run(script + ["--prefrl-flags", "--algo a2c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--algo is set by the benchmark" in bad.stderr
     bad = subprocess.run(script + ["--device", "tpu"], capture_output=True, text=True, timeout=120)
