@@ -196,6 +196,7 @@ class TrainConfig:
         return cls(**(UNRECORDED | values))
 
 
-UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end"}
-"""What runs used before config.json recorded these settings (they were fixed until 2026-11-26),
-so that resuming such a run keeps them now that their defaults depend on the task."""
+UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end", "reward_norm_data": "recent"}
+"""What runs used before config.json recorded these settings (the L2 pair was fixed until
+2026-11-26, the normalisation until 2026-11-23), so that resuming such a run keeps them now that
+their defaults depend on the task."""

@@ -118,3 +118,12 @@ def test_a_run_from_before_the_l2_settings_were_recorded_resumes_with_the_values
     (tmp_path / "config.json").write_text(json.dumps(saved))
     config = TrainConfig.from_json_file(tmp_path / "config.json")
     assert (config.reward_l2_max, config.pretrain_l2) == (1.0, "end")
+
+
+def test_a_run_from_before_the_normalisation_setting_was_recorded_resumes_with_recent(tmp_path):
+    from prefrl.config import TrainConfig
+
+    saved = json.loads(TrainConfig(env="prefrl/Walker2d-v0").to_json())
+    del saved["reward_norm_data"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert TrainConfig.from_json_file(tmp_path / "config.json").reward_norm_data == "recent"
