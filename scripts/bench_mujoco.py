@@ -253,12 +253,24 @@ def ratio_cells(arm: list[dict], other: list[dict]) -> list[str]:
     return cells
 
 
+def paired_difference(arm: list[dict], other: list[dict]) -> list[str]:
+    """Seeds compared, then the mean over them of `arm`'s final return minus `other`'s on the same
+    seed, with the standard error of that mean: the spread between seeds that a ratio of means
+    hides (Walker2d's seeds differ by more than most of its variants do)."""
+    other_by_seed = {r["seed"]: r["return_mean"] for r in other}
+    diffs = np.array([r["return_mean"] - other_by_seed[r["seed"]] for r in arm if r["seed"] in other_by_seed])
+    if len(diffs) < 2:
+        return [str(len(diffs)), "–"]
+    return [str(len(diffs)), f"{diffs.mean():+.0f} ± {diffs.std(ddof=1) / np.sqrt(len(diffs)):.0f}"]
+
+
 def summarise(results: list[dict]) -> str:
     """Per env and arm: return (deterministic actions; sampled actions), wall time and steps/s,
-    mean over seeds; then each prefrl arm's ratios to the other arms over the seeds they share."""
+    mean over seeds; then each prefrl arm's ratios to the other arms over the seeds they share, and
+    the paired differences of its return from the true-reward arm's and from each other variant's."""
     lines = ["| env | arm | seeds | final true return, mean ± sd over seeds (deterministic) | "
              "same, sampled actions | wall s | env steps/s |", "|---|---|---|---|---|---|---|"]
-    ratios = []
+    ratios, pairs = [], []
     for env in sorted({r["env"] for r in results}):
         arms: dict[str, list[dict]] = {}
         for r in results:
@@ -276,11 +288,21 @@ def summarise(results: list[dict]) -> str:
                 cells = ratio_cells(rows, arms.get("true_reward", []))
                 cells += ratio_cells(rows, arms.get(f"imitation-{rows[0]['labels']}", []))
                 ratios.append(f"| {env} | {name} | " + " | ".join(cells) + " |")
+        learners = sorted(name for name, rows in arms.items() if rows[0]["arm"] != "true_reward")
+        for i, name in enumerate(learners):
+            for other in ["true_reward", *learners[i + 1:]]:
+                cells = paired_difference(arms[name], arms.get(other, []))
+                if cells[1] != "–":
+                    pairs.append(f"| {env} | {name} | {other} | " + " | ".join(cells) + " |")
     if ratios:
         lines += ["", "Ratios over the seeds both arms ran:", "",
                   "| env | arm | seeds | return / true-reward | same, sampled actions | steps/s / true-reward | "
                   "seeds | return / imitation | same, sampled actions | steps/s / imitation |",
                   "|---|---|---|---|---|---|---|---|---|---|", *ratios]
+    if pairs:
+        lines += ["", "Paired differences over the seeds both arms ran (final return, deterministic; "
+                  "mean of the per-seed differences ± its standard error):", "",
+                  "| env | arm | minus | seeds | return difference |", "|---|---|---|---|---|", *pairs]
     return "\n".join(lines)
 
 

@@ -100,6 +100,9 @@ def test_bench_mujoco_merges_runs_and_takes_ratios_over_shared_seeds(tmp_path):
     assert "| prefrl/Hopper-v0 | prefrl-700 (--reward-inputs obs) | 2 | 0.75x | 0.75x | 0.90x |" in table
     assert "| prefrl/Hopper-v0 | prefrl-700 | 1 | 0.50x | 0.50x | 1.00x |" in table  # the default, seed 0
     assert "| prefrl/Hopper-v0 | true_reward | 3 | 467 ± " in table
+    # per-seed differences 0 and -100: mean -50, standard error 50; one shared seed gives no row
+    assert "| prefrl/Hopper-v0 | prefrl-700 (--reward-inputs obs) | true_reward | 2 | -50 ± 50 |" in table
+    assert "| prefrl/Hopper-v0 | prefrl-700 | true_reward |" not in table
 
 
 def test_bench_mujoco_merge_keeps_only_the_envs_asked_for(tmp_path):
