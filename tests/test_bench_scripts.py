@@ -25,8 +25,10 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
         assert r["steps_per_s"] > 0 and r["wall_s"] > 0
         assert r["ppo"]["n_envs"] == 8 and r["ppo"]["gamma"] == 0.98  # the row each arm ran with
         assert isinstance(r["return_mean"], float) and isinstance(r["return_sampled_mean"], float)
+        if r["arm"] == "prefrl":  # the reward model's regularisation, as the run resolved it
+            assert r["reward"] == {"l2_max": 1.0, "pretrain_l2": "end", "norm_data": "initial"}
     table = (out / "results.md").read_text()
-    flags = "(--reward-norm-data initial --update-every 2048)"
+    flags = "(--update-every 2048 --reward-norm-data initial)"  # the regularisation the run took goes last
     assert f"| prefrl-10 {flags} |" in table and f"| prefrl-12 {flags} |" in table  # one row per budget
     assert "return / true-reward" in table and "steps/s / true-reward" in table
     assert "![curves](curves.png)" in table and (out / "curves.png").stat().st_size > 10_000
@@ -103,6 +105,30 @@ def test_bench_mujoco_merges_runs_and_takes_ratios_over_shared_seeds(tmp_path):
     # per-seed differences 0 and -100: mean -50, standard error 50; one shared seed gives no row
     assert "| prefrl/Hopper-v0 | prefrl-700 (--reward-inputs obs) | true_reward | 2 | -50 ± 50 |" in table
     assert "| prefrl/Hopper-v0 | prefrl-700 | true_reward |" not in table
+
+
+def test_bench_mujoco_names_a_variant_by_the_regularisation_it_took_not_the_flags_that_said_it():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_mujoco import variant
+    finally:
+        sys.path.pop(0)
+    walker = {"env": "prefrl/Walker2d-v0", "arm": "prefrl", "labels": 700}
+    row = "--reward-l2-max 0.1 --pretrain-l2 epoch --reward-norm-data initial"
+    # session 19 spelled Walker2d's row out; a run from session 20 on takes it unasked and records it
+    spelled = walker | {"prefrl_flags": "--reward-norm-data initial --reward-l2-max 0.1 --pretrain-l2 epoch"}
+    recorded = walker | {"prefrl_flags": "", "reward": {"l2_max": 0.1, "pretrain_l2": "epoch", "norm_data": "initial"}}
+    assert variant(spelled) == variant(recorded) == f"prefrl-700 ({row})"
+    # flags that restate the paper's rule drop out; the others stay, in the order given
+    old_rule = walker | {"prefrl_flags": "--reward-norm-data=initial --reward-l2-max 1.0 --pretrain-l2 end --oversample 30"}
+    assert variant(old_rule) == "prefrl-700 (--oversample 30 --reward-norm-data initial)"
+    gone = walker | {"prefrl_flags": "--reward-norm-data initial --no-such-flag 2"}  # one `prefrl train` lost
+    assert variant(gone) == "prefrl-700 (--reward-norm-data initial --no-such-flag 2)"
+    # before session 19 a run without flags took the paper's rule, after it Walker2d's row: apart
+    assert variant(walker | {"prefrl_flags": ""}) == "prefrl-700"
+    assert variant(walker | {"prefrl_flags": "--initial-label-fraction 0.5", "reward": recorded["reward"]}) == (
+        f"prefrl-700 (--initial-label-fraction 0.5 {row})")
+    assert variant({"env": "prefrl/Walker2d-v0", "arm": "true_reward", "labels": 700}) == "true_reward"
 
 
 def test_bench_mujoco_merge_keeps_only_the_envs_asked_for(tmp_path):
