@@ -46,9 +46,10 @@ class TrainConfig:
     label_buffer: int | None = opt(
         None, "Most recent labels kept for reward training (FIFO); default keeps all, Atari 3000.")
     ensemble_size: int = opt(3, "Reward-model ensemble members.")
-    reward_inputs: str = opt(
-        "obs_act", "What the MuJoCo reward model sees: observation and action (the paper's r(o, a)) "
-        "or the observation only (what a person watching a clip sees).", choices=["obs_act", "obs"])
+    reward_inputs: str | None = opt(
+        None, "What the MuJoCo reward model sees: observation and action (the paper's r(o, a)) "
+        "or the observation only (what a person watching a clip sees); default obs_act, prefrl/HalfCheetah-v0 obs.",
+        choices=["obs_act", "obs"])
     reward_dropout: float = opt(
         0.0, "Chance that each hidden unit of the MuJoCo reward model is dropped during its training "
         "(the paper's public code drops half); 0 (default) trains without dropout. Vector tasks only: the "
@@ -162,7 +163,7 @@ class TrainConfig:
             raise ConfigError(f"--reward-l2-max must be a positive number, got {self.reward_l2_max}")
         if self.pretrain_l2 not in (None, "epoch", "end"):
             raise ConfigError(f"--pretrain-l2 must be epoch or end, got {self.pretrain_l2!r}")
-        if self.reward_inputs not in ("obs_act", "obs"):
+        if self.reward_inputs not in (None, "obs_act", "obs"):
             raise ConfigError(f"--reward-inputs must be obs_act or obs, got {self.reward_inputs!r}")
         if self.reward_precision not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"--reward-precision must be auto, float32 or bfloat16, got {self.reward_precision!r}")

@@ -20,9 +20,9 @@ only, to compare a variant against the same baselines.
 `--merge A/results.json B/results.json ...` runs nothing and combines earlier invocations into one
 table (seeds 0-2 one day, 3-4 the next; a prefrl variant run with `--arms prefrl` against the
 baselines of another invocation). Every ratio is taken over the seeds both arms ran, and each
-prefrl variant keeps its flags in its row name; the reward model's regularisation is named by what
-the run took (recorded in results.json), so Walker2d runs from before and after its own defaults
-came in stay apart. Paired differences (per seed, mean ± standard error) follow the ratios. With
+prefrl variant keeps its flags in its row name; the reward model's settings whose defaults differ
+by task (its inputs and regularisation) are named by what the run took (recorded in results.json),
+so runs from before and after a task's own defaults came in stay apart. Paired differences (per seed, mean ± standard error) follow the ratios. With
 `--envs`, only those envs' runs are kept.
 
 Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
@@ -87,7 +87,7 @@ def run_arm(job: dict) -> dict:
     os.environ.setdefault("MUJOCO_GL", "egl")
     from prefrl.config import TrainConfig
     from prefrl.rl.baseline import train_true_reward
-    from prefrl.rl.defaults import reward_regularisation
+    from prefrl.rl.defaults import reward_settings
     from prefrl.rl.evaluation import evaluate_checkpoint
     from prefrl.rl.training import train
 
@@ -104,7 +104,7 @@ def run_arm(job: dict) -> dict:
                              seed=job["seed"], name="bench", runs_dir=str(out), progress=False, device="cpu",
                              **prefrl_overrides(job.get("prefrl_flags", "")))
         checkpoint = train(config) / "checkpoint"
-        job = job | {"reward": dataclasses.asdict(reward_regularisation(config))}
+        job = job | {"reward": dataclasses.asdict(reward_settings(config))}
     wall = time.time() - started
     returns = evaluate_checkpoint(checkpoint, job["env"], n_episodes=job["eval_episodes"], deterministic=True)
     sampled = evaluate_checkpoint(checkpoint, job["env"], n_episodes=job["eval_episodes"], deterministic=False)
@@ -151,29 +151,29 @@ def arm_dir(result: dict) -> Path:
     return Path(result["out"]) / f"{result['env']}__{arm_name(result)}__{result['seed']}"
 
 
-REWARD_FLAGS = {"l2_max": ("reward_l2_max", "--reward-l2-max"), "pretrain_l2": ("pretrain_l2", "--pretrain-l2"),
-                "norm_data": ("reward_norm_data", "--reward-norm-data")}
-"""Each `RewardRegularisation` field's `TrainConfig` field and `prefrl train` flag: the settings
-whose defaults differ by task (`TASK_REWARD`; prefrl/Walker2d-v0's changed in session 19)."""
+REWARD_FLAGS = {"inputs": ("reward_inputs", "--reward-inputs"), "l2_max": ("reward_l2_max", "--reward-l2-max"),
+                "pretrain_l2": ("pretrain_l2", "--pretrain-l2"), "norm_data": ("reward_norm_data", "--reward-norm-data")}
+"""Each `RewardSettings` field's `TrainConfig` field and `prefrl train` flag: the settings whose
+defaults differ by task (`TASK_REWARD`; prefrl/Walker2d-v0's changed in session 19)."""
 
 
 def variant(result: dict) -> str:
     """An arm-run's row name in the tables: its arm name, with the extra flags the prefrl arm ran
     with, so that variants merged from several invocations stay apart. The reward model's
-    regularisation is named by what the run took, not by the flags that said it: the settings that
-    depart from the paper's rule, in a fixed order, so a run from before a task's default changed
+    settings are named by what the run took, not by the flags that said it: those that depart from
+    the paper's, in a fixed order, so a run from before a task's default changed
     and one after it share a row exactly when they ran alike."""
     flags = result.get("prefrl_flags", "") if result["arm"] == "prefrl" else ""
     if result["arm"] == "prefrl":
         try:
-            flags = " ".join([*other_flags(flags), *regularisation_flags(result)])
+            flags = " ".join([*other_flags(flags), *reward_flags(result)])
         except ValueError:  # a flag `prefrl train` no longer has: the flags as given
             pass
     return f"{arm_name(result)} ({flags})" if flags else arm_name(result)
 
 
 def other_flags(flags: str) -> list[str]:
-    """`flags` split into words, without the reward-regularisation flags and their values."""
+    """`flags` split into words, without the reward-model flags of REWARD_FLAGS and their values."""
     named = {flag for _, flag in REWARD_FLAGS.values()}
     kept, skip = [], False
     for word in shlex.split(flags):
@@ -186,17 +186,17 @@ def other_flags(flags: str) -> list[str]:
     return kept
 
 
-def regularisation_flags(result: dict) -> list[str]:
-    """The reward-regularisation settings a prefrl arm-run took that differ from the paper's rule,
-    as flags. Runs record them from session 20 on; for older ones they follow from the flags given,
-    every default then being the paper's rule. ValueError if those flags no longer parse."""
-    from prefrl.rl.defaults import RewardRegularisation
+def reward_flags(result: dict) -> list[str]:
+    """The reward-model settings a prefrl arm-run took that differ from the paper's, as flags. Runs
+    record them from session 20 on (the model's inputs from session 21); what a run does not record
+    follows from the flags given, every default then being the paper's. ValueError if those flags
+    no longer parse."""
+    from prefrl.rl.defaults import RewardSettings
 
-    rule = dataclasses.asdict(RewardRegularisation())
-    took = result.get("reward")
-    if took is None:
-        given = prefrl_overrides(result.get("prefrl_flags", ""))
-        took = rule | {name: given[key] for name, (key, _) in REWARD_FLAGS.items() if key in given}
+    rule = dataclasses.asdict(RewardSettings())
+    given = prefrl_overrides(result.get("prefrl_flags", ""))
+    took = rule | {name: given[key] for name, (key, _) in REWARD_FLAGS.items() if given.get(key) is not None}
+    took |= result.get("reward") or {}
     words = []
     for name, (_, flag) in REWARD_FLAGS.items():
         if took[name] != rule[name]:

@@ -25,10 +25,10 @@ def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
         assert r["steps_per_s"] > 0 and r["wall_s"] > 0
         assert r["ppo"]["n_envs"] == 8 and r["ppo"]["gamma"] == 0.98  # the row each arm ran with
         assert isinstance(r["return_mean"], float) and isinstance(r["return_sampled_mean"], float)
-        if r["arm"] == "prefrl":  # the reward model's regularisation, as the run resolved it
-            assert r["reward"] == {"l2_max": 1.0, "pretrain_l2": "end", "norm_data": "initial"}
+        if r["arm"] == "prefrl":  # the reward model's settings, as the run resolved them
+            assert r["reward"] == {"inputs": "obs_act", "l2_max": 1.0, "pretrain_l2": "end", "norm_data": "initial"}
     table = (out / "results.md").read_text()
-    flags = "(--update-every 2048 --reward-norm-data initial)"  # the regularisation the run took goes last
+    flags = "(--update-every 2048 --reward-norm-data initial)"  # the reward settings the run took go last
     assert f"| prefrl-10 {flags} |" in table and f"| prefrl-12 {flags} |" in table  # one row per budget
     assert "return / true-reward" in table and "steps/s / true-reward" in table
     assert "![curves](curves.png)" in table and (out / "curves.png").stat().st_size > 10_000
@@ -107,7 +107,7 @@ def test_bench_mujoco_merges_runs_and_takes_ratios_over_shared_seeds(tmp_path):
     assert "| prefrl/Hopper-v0 | prefrl-700 | true_reward |" not in table
 
 
-def test_bench_mujoco_names_a_variant_by_the_regularisation_it_took_not_the_flags_that_said_it():
+def test_bench_mujoco_names_a_variant_by_the_reward_settings_it_took_not_the_flags_that_said_it():
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         from bench_mujoco import variant
@@ -129,6 +129,15 @@ def test_bench_mujoco_names_a_variant_by_the_regularisation_it_took_not_the_flag
     assert variant(walker | {"prefrl_flags": "--initial-label-fraction 0.5", "reward": recorded["reward"]}) == (
         f"prefrl-700 (--initial-label-fraction 0.5 {row})")
     assert variant({"env": "prefrl/Walker2d-v0", "arm": "true_reward", "labels": 700}) == "true_reward"
+    # the model's inputs: flagged before session 21, recorded after it; a record without them
+    # (session 20) falls back on the flags, and the inputs come first
+    cheetah = {"env": "prefrl/HalfCheetah-v0", "arm": "prefrl", "labels": 700}
+    flagged = cheetah | {"prefrl_flags": "--reward-l2-max 0.1 --reward-inputs obs",
+                         "reward": {"l2_max": 0.1, "pretrain_l2": "end", "norm_data": "recent"}}
+    taken = cheetah | {"prefrl_flags": "--reward-l2-max 0.1",
+                       "reward": {"inputs": "obs", "l2_max": 0.1, "pretrain_l2": "end", "norm_data": "recent"}}
+    assert variant(flagged) == variant(taken) == "prefrl-700 (--reward-inputs obs --reward-l2-max 0.1)"
+    assert variant(cheetah | {"prefrl_flags": "--reward-inputs obs_act"}) == "prefrl-700"
 
 
 def test_bench_mujoco_merge_keeps_only_the_envs_asked_for(tmp_path):

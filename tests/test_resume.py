@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -91,9 +92,9 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
     assert round(pong.initial_label_fraction * 3300) == 500
 
 
-def test_walker2d_takes_its_own_reward_regularisation_unless_flags_say_otherwise():
+def test_tasks_take_their_own_reward_settings_unless_flags_say_otherwise():
     from prefrl.config import TrainConfig
-    from prefrl.rl.training import plan_run, resolved_config, reward_trainer_config
+    from prefrl.rl.training import make_reward_model, plan_run, resolved_config, reward_trainer_config
 
     def taken(**flags):
         plan = plan_run(TrainConfig(labels=700, timesteps=1_000_000, **flags))
@@ -107,6 +108,15 @@ def test_walker2d_takes_its_own_reward_regularisation_unless_flags_say_otherwise
     # the raw Gymnasium id, the other paper tasks and Atari keep the paper's rule
     for env in ("Walker2d-v5", "prefrl/Hopper-v0", "prefrl/HalfCheetah-v0", "prefrl/Pong-v0"):
         assert taken(env=env) == (1.0, "end", "recent"), env
+    # what the MLP sees: the paper's (observation, action) unless the task's row (HalfCheetah: the
+    # observation alone) or --reward-inputs says otherwise, written into config.json and built so
+    for env, flags, inputs in (("prefrl/Hopper-v0", {}, "obs_act"), ("prefrl/Hopper-v0", {"reward_inputs": "obs"}, "obs"),
+                               ("HalfCheetah-v5", {}, "obs_act"), ("prefrl/HalfCheetah-v0", {}, "obs"),
+                               ("prefrl/HalfCheetah-v0", {"reward_inputs": "obs_act"}, "obs_act")):
+        plan = plan_run(TrainConfig(env=env, labels=700, timesteps=1_000_000, **flags))
+        assert resolved_config(plan).reward_inputs == inputs
+        model = make_reward_model(dataclasses.replace(plan, config=resolved_config(plan)))
+        assert (model.input_act_dim > 0) == (inputs == "obs_act")
 
 
 def test_a_run_from_before_the_l2_settings_were_recorded_resumes_with_the_values_it_used(tmp_path):

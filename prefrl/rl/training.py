@@ -37,7 +37,7 @@ from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo, resolve_device
 from prefrl.rl.callback import PreferenceCallback
 from prefrl.rl.compute import configure_process
-from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_regularisation, type_defaults
+from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_settings, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.reward_wrapper import RewardScaler
@@ -153,7 +153,7 @@ def make_reward_model(plan: RunPlan, device: str = "cpu") -> torch.nn.Module:
         return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision,
                                  device=device)
     return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
-                             use_actions=plan.config.reward_inputs == "obs_act",
+                             use_actions=reward_settings(plan.config).inputs == "obs_act",
                              dropout=plan.config.reward_dropout).to(device)
 
 
@@ -162,7 +162,7 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
     config, d = plan.config, plan.defaults
     max_steps = config.reward_max_steps or d.reward_max_steps
     recent = d.reward_recent_fraction if config.reward_recent_fraction is None else config.reward_recent_fraction
-    regularisation = reward_regularisation(config)
+    regularisation = reward_settings(config)
     return RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
         batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
@@ -174,14 +174,14 @@ def resolved_config(plan: RunPlan) -> TrainConfig:
     """The run's config with each environment-type default it takes written in: its config.json
     then says what the run used, and a resume keeps those values if prefrl's defaults change."""
     trainer = reward_trainer_config(plan)
-    regularisation = reward_regularisation(plan.config)
+    reward = reward_settings(plan.config)
     return dataclasses.replace(
         plan.config, segment_length=plan.segment_length, segment_buffer=plan.segment_buffer,
         label_buffer=plan.label_buffer, initial_label_fraction=plan.schedule.initial_fraction,
         schedule_horizon=plan.schedule.horizon, pretrain_epochs=plan.pretrain_epochs,
         reward_max_steps=trainer.max_steps, reward_recent_fraction=trainer.recent_fraction, n_envs=plan.ppo.n_envs,
-        reward_l2_max=regularisation.l2_max, pretrain_l2=regularisation.pretrain_l2,
-        reward_norm_data=regularisation.norm_data)
+        reward_inputs=reward.inputs, reward_l2_max=reward.l2_max, pretrain_l2=reward.pretrain_l2,
+        reward_norm_data=reward.norm_data)
 
 
 def train(config: TrainConfig) -> Path:
@@ -253,7 +253,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     learner = PreferenceLearner(model, buffer, hp.n_envs, selector, make_teacher(config), store, dataset, trainer, rng,
                                 normalization_steps=d.normalization_steps,
                                 normalization_momentum=config.reward_norm_momentum,
-                                normalization_data=reward_regularisation(config).norm_data)
+                                normalization_data=reward_settings(config).norm_data)
     learner.stats_fitted = resume
     if state is not None:
         learner.reference = state.get("norm_reference")
