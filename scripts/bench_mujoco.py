@@ -22,8 +22,8 @@ table (seeds 0-2 one day, 3-4 the next; a prefrl variant run with `--arms prefrl
 baselines of another invocation). Every ratio is taken over the seeds both arms ran, and each
 prefrl variant keeps its flags in its row name; the reward model's settings whose defaults differ
 by task (its inputs and regularisation) are named by what the run took (recorded in results.json),
-so runs from before and after a task's own defaults came in stay apart. Paired differences (per seed, mean ± standard error) follow the ratios. With
-`--envs`, only those envs' runs are kept.
+so runs from before and after a task's own defaults came in stay apart. Paired differences (per
+seed, mean ± standard error) follow the ratios. With `--envs`, only those envs' runs are kept.
 
 Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
 arms of a seed share the machine's load alike.
@@ -161,8 +161,8 @@ def variant(result: dict) -> str:
     """An arm-run's row name in the tables: its arm name, with the extra flags the prefrl arm ran
     with, so that variants merged from several invocations stay apart. The reward model's
     settings are named by what the run took, not by the flags that said it: those that depart from
-    the paper's, in a fixed order, so a run from before a task's default changed
-    and one after it share a row exactly when they ran alike."""
+    the paper's, in a fixed order, so a run from before a task's default changed and one after it
+    share a row exactly when they ran alike."""
     flags = result.get("prefrl_flags", "") if result["arm"] == "prefrl" else ""
     if result["arm"] == "prefrl":
         try:
