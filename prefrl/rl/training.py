@@ -162,12 +162,12 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
     config, d = plan.config, plan.defaults
     max_steps = config.reward_max_steps or d.reward_max_steps
     recent = d.reward_recent_fraction if config.reward_recent_fraction is None else config.reward_recent_fraction
-    regularisation = reward_settings(config)
+    reward = reward_settings(config)
     return RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
         batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
         eval_comparisons=d.eval_comparisons, recent_fraction=recent,
-        pretrain_l2_every_epoch=regularisation.pretrain_l2 == "epoch", l2_max=regularisation.l2_max)
+        pretrain_l2_every_epoch=reward.pretrain_l2 == "epoch", l2_max=reward.l2_max)
 
 
 def resolved_config(plan: RunPlan) -> TrainConfig:
