@@ -62,6 +62,11 @@ class TrainConfig:
     initial_label_fraction: float | None = opt(
         None, "Share of the budget asked about the random initial policy before RL starts; "
         "default 0.25, Atari 500 labels (or 0.25 of a smaller budget).")
+    initial_episode_steps: int | None = opt(
+        None, "Steps after which the random initial policy's episodes are reset, so that its segments start "
+        "from more episode starts (where a random policy falls within its first steps, as on Hopper, more of "
+        "the first labels then show the body up); a multiple of the segment length; default: the env's own "
+        "episodes (the paper's).")
     schedule_horizon: float | None = opt(
         None, "h in the label rate h/(T+h) after T env steps; default 2e6, Atari 5e6.")
     query_window: int | None = opt(
@@ -128,7 +133,8 @@ class TrainConfig:
                      "update_every", "torch_threads", "max_pending"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window", "reward_max_steps"):
+        for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window", "reward_max_steps",
+                     "initial_episode_steps"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")

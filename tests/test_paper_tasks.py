@@ -110,3 +110,41 @@ def test_a_paper_task_clip_lasts_one_and_a_half_seconds_with_every_step_a_frame(
         frames += 1
     assert (frames, renderer.fps) == (60, 40)
     assert frames / renderer.fps == 1.5
+
+
+@pytest.mark.parametrize("episode_steps", [None, 60])
+def test_shortened_random_episodes_give_the_first_labels_more_starts_of_the_body_up(tmp_path, episode_steps):
+    """--initial-episode-steps resets the random policy's episodes: with it at one segment (60 steps on
+    Hopper), every segment the first labels compare starts with the torso at its start height; with the
+    env's own 1,000-step episodes only each env's first segment does (2 envs: 2 of the 6 collected)."""
+    import io
+    import sqlite3
+
+    from prefrl.cli import main
+
+    runs = tmp_path / "runs"
+    flags = [] if episode_steps is None else ["--initial-episode-steps", str(episode_steps)]
+    assert main(["train", "--env", paper_id("Hopper"), "--timesteps", "2048", "--labels", "12", "--n-envs", "2",
+                 "--update-every", "1024", "--runs-dir", str(runs), "--no-progress", *flags]) == 0
+    (run,) = list(runs.iterdir())
+    db = sqlite3.connect(run / "preferences.sqlite")
+    first = db.execute("SELECT DISTINCT s.id, s.render_states FROM comparisons c JOIN segments s "
+                       "ON s.id IN (c.left_id, c.right_id) WHERE c.id <= 3").fetchall()  # the 3 labels before RL
+    db.close()
+    heights = np.array([np.load(io.BytesIO(blob))[0, 1] for _, blob in first])  # qpos[1] after the first step
+    assert len(heights) >= 2
+    if episode_steps is None:
+        assert (heights > 1.2).sum() <= 2, heights
+    else:
+        assert (heights > 1.2).all(), heights
+
+
+def test_shortened_random_episodes_must_hold_whole_segments(tmp_path, capsys):
+    from prefrl.cli import main
+
+    assert main(["train", "--env", paper_id("Hopper"), "--initial-episode-steps", "90",
+                 "--runs-dir", str(tmp_path)]) == 2
+    assert "not a multiple of the 60-step segments; use 120" in capsys.readouterr().err
+    assert main(["train", "--env", paper_id("Hopper"), "--initial-episode-steps", "1200",
+                 "--runs-dir", str(tmp_path)]) == 2
+    assert "exceeds the env's 1000-step episodes" in capsys.readouterr().err

@@ -128,7 +128,16 @@ def plan_run(config: TrainConfig) -> RunPlan:
     if initial_segments > segment_buffer:
         raise ConfigError(f"the {schedule.initial_labels} labels asked before RL need {initial_segments} segments "
                           f"but --segment-buffer holds {segment_buffer}; raise --segment-buffer or lower --labels")
-    initial_steps = ppo.n_envs * _steps_for_segments(math.ceil(initial_segments / ppo.n_envs), length, episode)
+    initial_episode = config.initial_episode_steps
+    if initial_episode is not None:
+        if initial_episode % length:
+            raise ConfigError(f"--initial-episode-steps {initial_episode} is not a multiple of the {length}-step "
+                              f"segments; use {max(1, round(initial_episode / length)) * length}")
+        if episode and initial_episode > episode:
+            raise ConfigError(f"--initial-episode-steps {initial_episode} exceeds the env's {episode}-step "
+                              f"episodes; lower it or leave it out")
+    initial_steps = ppo.n_envs * _steps_for_segments(math.ceil(initial_segments / ppo.n_envs), length,
+                                                     initial_episode or episode)
     rollout = ppo.n_envs * ppo.n_steps
     if initial_steps + rollout > config.timesteps:
         raise ConfigError(
@@ -286,6 +295,10 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
             learner.observe(reward_env.rollout)
             reward_env.rollout.clear()
             online_start += hp.n_envs
+            if config.initial_episode_steps and online_start % (hp.n_envs * config.initial_episode_steps) == 0:
+                # The envs started together, so all reach the shortened episode's end at once; its
+                # steps fill whole segments, so none is cut short.
+                obs, dones = agent.env.reset(), np.ones(hp.n_envs, dtype=bool)
         # PPO continues these same episodes.
         agent.num_timesteps = online_start
         agent._last_obs = obs
