@@ -90,6 +90,8 @@ def expect_usage_error(capsys, argv, fragment, runs):
     (["--labels", "60", "--timesteps", "4000", "--n-envs", "2", "--initial-label-fraction", "1"],
      "leaving less than one PPO rollout"),
     (["--explore-steps", "-1"], "--explore-steps must be 0 or positive"),
+    (["--env", "prefrl/Hopper-v0", "--initial-episode-steps", "90"], "not a multiple of the 60-step segments; use 120"),
+    (["--env", "prefrl/Hopper-v0", "--initial-episode-steps", "1200"], "exceeds the env's 1000-step episodes"),
     (["--reward-dropout", "1"], "--reward-dropout must be within [0, 1)"),
     (["--reward-l2-max", "0"], "--reward-l2-max must be a positive number"),
     (["--env", "prefrl/Pong-v0", "--reward-dropout", "0.5"], "--reward-dropout is for the vector tasks"),
