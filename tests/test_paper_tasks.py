@@ -134,4 +134,3 @@ def test_shortened_random_episodes_give_the_first_labels_more_starts_of_the_body
         assert (heights > 1.2).sum() <= 2, heights
     else:
         assert (heights > 1.2).all(), heights
-
