@@ -11,14 +11,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 
 from prefrl.config import TrainConfig
 from prefrl.preferences import PreferenceStore
 from prefrl.render.clips import SegmentClipRenderer
 from prefrl.rl.agent import make_ppo
-from prefrl.rl.callback import label_rollout
+from prefrl.rl.baseline import FrozenRewardPayer
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
 from prefrl.segments import SegmentBuffer, SegmentCollector
@@ -61,20 +60,17 @@ def test_a_rollout_labelled_at_its_end_gets_the_models_rewards_and_fresh_advanta
     model = MeanPixelReward()
     seen = {}
 
-    class Capture(BaseCallback):
-        def _on_step(self):
-            return True
-
+    class Capture(FrozenRewardPayer):  # the payer of scripts/retrain_on_reward.py, unscaled here
         def _on_rollout_end(self):
             buf = self.model.rollout_buffer
             assert not buf.rewards.any()  # the env handed out placeholders
-            label_rollout(self.model, model, reward_env.rollout, None, self.locals["values"], self.locals["dones"])
-            reward_env.rollout.clear()
+            super()._on_rollout_end()
+            assert len(reward_env.rollout) == 0  # the next rollout records from scratch
             seen.update(obs=buf.observations.copy(), rewards=buf.rewards.copy(),
                         adv=buf.advantages.copy(), values=buf.values.copy(), returns=buf.returns.copy())
 
     agent.set_logger(Logger(folder=None, output_formats=[]))  # no SB3 default log folder in /tmp
-    agent.learn(32, callback=Capture())
+    agent.learn(32, callback=Capture(model, reward_env, None))
     expected = model.predict_reward(np.moveaxis(seen["obs"], 2, -1).reshape(-1, 84, 84, 4)).reshape(16, 2)
     np.testing.assert_allclose(seen["rewards"], expected, rtol=1e-6)
     assert seen["rewards"].std() > 0

@@ -1,4 +1,6 @@
+import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -384,3 +386,26 @@ def test_reward_event_profile_refuses_what_it_cannot_profile(hopper_run, tmp_pat
                           ([str(hopper_run), "--window", "0"], "--window and --last must be positive")]:
         bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(hopper_run, tmp_path):
+    script = [sys.executable, str(ROOT / "scripts" / "retrain_on_reward.py"), str(hopper_run)]
+    out = tmp_path / "retrain"
+    proc = subprocess.run(script + ["--timesteps", "16384", "--eval-episodes", "1", "--compare", str(hopper_run),
+                                    "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "result.json").read_text())
+    assert (result["env"], result["seed"], result["timesteps"]) == ("prefrl/Hopper-v0", 0, 16384)
+    assert math.isfinite(result["return_mean"]) and math.isfinite(result["return_sampled_mean"])
+    with (out / "curve.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows and int(rows[-1]["env_steps"]) <= 16384  # the fresh agent's own steps, from 0
+    assert (out / "checkpoint" / "policy.zip").is_file() and (out / "retrain_curve.png").read_bytes()[:4] == b"\x89PNG"
+    table = [line for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| curve")]
+    assert [r.split("|")[1].strip() for r in table] == ["fresh agent, frozen reward", "the run itself", str(hopper_run)]
+    for args, message in [(["--timesteps", "0"], "--timesteps must be positive"),
+                          (["--compare", str(tmp_path)], "holds no curve.csv or progress.csv")]:
+        bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    bad = subprocess.run(script[:2] + [str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "has no config.json" in bad.stderr
