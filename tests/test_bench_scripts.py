@@ -192,6 +192,18 @@ def test_bench_mujoco_merge_refuses_runs_of_different_ppo_rows(tmp_path):
     assert merge(old, unrecorded).returncode == 0
 
 
+def assert_refused(command: list[str], cases, not_a_run: Path | None = None) -> None:
+    """Each (args, message) of `cases` added to `command`: exit 2, the message on one line of stderr.
+    With `not_a_run`: the script (command[:2]) given that folder instead of a run folder says so."""
+    for args, message in cases:
+        bad = subprocess.run(command + args, capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, (
+            args, bad.stderr)
+    if not_a_run is not None:
+        bad = subprocess.run(command[:2] + [str(not_a_run)], capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and "has no config.json" in bad.stderr, bad.stderr
+
+
 @pytest.fixture(scope="module")
 def hopper_run(tmp_path_factory):
     """A tiny finished Hopper run, shared by the scripts that read run folders."""
@@ -213,12 +225,8 @@ def test_reward_fit_curve_retrains_on_a_runs_labels_and_tests_on_held_out_ones(h
     assert [int(r[1]) for r in rows] == [0, 15]
     assert all(0.0 <= float(r[i]) <= 1.0 for r in rows for i in (2, 3))
     assert (tmp_path / "reward_fit_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for args, message in [(["--test-fraction", "1.5"], "--test-fraction within (0, 1)"),
-                          (["--test-fraction", "0.01"], "cannot be split")]:
-        bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
-        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    bad = subprocess.run(script[:2] + [str(tmp_path)], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "has no config.json" in bad.stderr
+    assert_refused(script, [(["--test-fraction", "1.5"], "--test-fraction within (0, 1)"),
+                            (["--test-fraction", "0.01"], "cannot be split")], not_a_run=tmp_path)
 
 
 def test_probe_reward_scores_policies_with_a_runs_reward_model(hopper_run, tmp_path):
@@ -232,12 +240,8 @@ def test_probe_reward_scores_policies_with_a_runs_reward_model(hopper_run, tmp_p
     true, learned = ([float(r[i]) for r in rows] for i in (3, 4))
     assert true[1] == true[2] and learned[1] == learned[2]  # the same policy, seed and steps score the same
     assert true[0] != true[1] and "orders these policies" in proc.stdout
-    for args, message in [(["--steps", "0"], "--steps must be positive"),
-                          (["--policies", str(tmp_path)], "holds no policy.zip")]:
-        bad = subprocess.run(probe + args, capture_output=True, text=True, timeout=300)
-        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    bad = subprocess.run(probe[:2] + [str(tmp_path)], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "has no config.json" in bad.stderr
+    assert_refused(probe, [(["--steps", "0"], "--steps must be positive"),
+                           (["--policies", str(tmp_path)], "holds no policy.zip")], not_a_run=tmp_path)
 
 
 def test_bench_mujoco_rejects_bad_prefrl_flags():
@@ -381,11 +385,9 @@ def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events
 
 def test_reward_event_profile_refuses_what_it_cannot_profile(hopper_run, tmp_path):
     script = [sys.executable, str(ROOT / "scripts" / "reward_event_profile.py")]
-    for args, message in [([str(hopper_run)], "reward_event_profile is for games with sparse rewards"),
-                          ([str(tmp_path)], "has no preferences.sqlite"),
-                          ([str(hopper_run), "--window", "0"], "--window and --last must be positive")]:
-        bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
-        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert_refused(script, [([str(hopper_run)], "reward_event_profile is for games with sparse rewards"),
+                            ([str(tmp_path)], "has no preferences.sqlite"),
+                            ([str(hopper_run), "--window", "0"], "--window and --last must be positive")])
 
 
 def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(hopper_run, tmp_path):
@@ -403,9 +405,5 @@ def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(ho
     assert (out / "checkpoint" / "policy.zip").is_file() and (out / "retrain_curve.png").read_bytes()[:4] == b"\x89PNG"
     table = [line for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| curve")]
     assert [r.split("|")[1].strip() for r in table] == ["fresh agent, frozen reward", "the run itself", str(hopper_run)]
-    for args, message in [(["--timesteps", "0"], "--timesteps must be positive"),
-                          (["--compare", str(tmp_path)], "holds no curve.csv or progress.csv")]:
-        bad = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
-        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    bad = subprocess.run(script[:2] + [str(tmp_path)], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "has no config.json" in bad.stderr
+    assert_refused(script, [(["--timesteps", "0"], "--timesteps must be positive"),
+                            (["--compare", str(tmp_path)], "holds no curve.csv or progress.csv")], not_a_run=tmp_path)
