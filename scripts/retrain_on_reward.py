@@ -62,6 +62,7 @@ def main() -> int:
     p.add_argument("--compare", nargs="*", type=Path, default=[],
                    help="other curves to lay beside this one: true-reward arms' folders (curve.csv) or run folders")
     p.add_argument("--out", type=Path, default=None, help="output folder; default RUN_DIR/retrain_seedN")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -86,7 +87,7 @@ def main() -> int:
     print(f"{config.env}: a fresh agent, seed {seed}, {timesteps} steps, on the frozen reward model of {args.run_dir}")
     started = time.time()
     wall = train_true_reward(config.env, timesteps, seed, out, n_envs=config.n_envs, torch_threads=config.torch_threads,
-                             algo=config.algo, reward_model=model)
+                             algo=config.algo, reward_model=model, progress=not args.no_progress)
     checkpoint = out / "checkpoint"
     greedy = evaluate_checkpoint(checkpoint, config.env, n_episodes=args.eval_episodes, deterministic=True,
                                  algo=config.algo)

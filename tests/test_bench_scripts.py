@@ -393,7 +393,7 @@ def test_reward_event_profile_refuses_what_it_cannot_profile(hopper_run, tmp_pat
 def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(hopper_run, tmp_path):
     script = [sys.executable, str(ROOT / "scripts" / "retrain_on_reward.py"), str(hopper_run)]
     out = tmp_path / "retrain"
-    proc = subprocess.run(script + ["--timesteps", "16384", "--eval-episodes", "1", "--compare", str(hopper_run),
+    proc = subprocess.run(script + ["--timesteps", "16384", "--eval-episodes", "1", "--no-progress", "--compare", str(hopper_run),
                                     "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())

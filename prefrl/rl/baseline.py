@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
+from tqdm import tqdm
 
 from prefrl.rl.agent import make_ppo
 from prefrl.rl.callback import label_rollout
@@ -21,19 +22,32 @@ from prefrl.rl.reward_wrapper import LearnedRewardVecEnv, RewardScaler
 
 class ReturnCurve(BaseCallback):
     """Writes `curve.csv` (env_steps, wall_seconds, true_return): the mean true return of the episodes
-    (on Atari: game scores) finished since the last rollout."""
+    (on Atari: game scores) finished since the last rollout. With `progress`, a progress bar shows the
+    steps and the latest of these returns."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, progress: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
         self.returns: list[float] = []
         self.started = time.time()
+        self.progress = progress
+        self._bar: tqdm | None = None
 
     def _on_training_start(self) -> None:
         with self.path.open("w", newline="") as f:
             csv.writer(f).writerow(["env_steps", "wall_seconds", "true_return"])
+        if self.progress:  # SB3 runs whole rollouts, so the last one may pass the steps asked for
+            rollout = self.model.n_steps * self.training_env.num_envs
+            total = -(-self.locals["total_timesteps"] // rollout) * rollout
+            self._bar = tqdm(total=total, unit="step", dynamic_ncols=True)
+
+    def _on_training_end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
     def _on_step(self) -> bool:
+        if self._bar is not None:
+            self._bar.update(self.training_env.num_envs)
         for info in self.locals["infos"]:
             if "game_score" in info:
                 self.returns.append(info["game_score"])
@@ -46,6 +60,8 @@ class ReturnCurve(BaseCallback):
             with self.path.open("a", newline="") as f:
                 csv.writer(f).writerow([self.num_timesteps, round(time.time() - self.started, 2),
                                         float(np.mean(self.returns))])
+            if self._bar is not None:
+                self._bar.set_postfix(true_return=f"{np.mean(self.returns):.0f}")
             self.returns.clear()
 
 
@@ -71,11 +87,13 @@ class FrozenRewardPayer(BaseCallback):
 
 def train_true_reward(env_id: str, timesteps: int, seed: int, out_dir: Path,
                       n_envs: int | None = None, torch_threads: int = 1, algo: str = "ppo",
-                      device: str = "cpu", reward_model: torch.nn.Module | None = None) -> float:
+                      device: str = "cpu", reward_model: torch.nn.Module | None = None,
+                      progress: bool = False) -> float:
     """Train on the env's own reward, the policy on torch device `device`; save `out_dir/checkpoint/`
     and `out_dir/curve.csv` (the true return either way). With `reward_model`, the agent is paid that
     trained model's rewards instead, the model frozen (`FrozenRewardPayer`): does a learned reward,
-    once it stops moving, teach a fresh agent as well as the true one? Returns wall seconds."""
+    once it stops moving, teach a fresh agent as well as the true one? `progress` shows a progress
+    bar. Returns wall seconds."""
     torch.manual_seed(seed)
     configure_process(torch_threads)
     hp = ppo_hyperparams(env_id, n_envs, algo)
@@ -86,7 +104,7 @@ def train_true_reward(env_id: str, timesteps: int, seed: int, out_dir: Path,
     # The curve is this arm's log. Without a logger of its own, SB3 makes one that creates an
     # empty folder under the system temp dir (/tmp/SB3-<date>) on every run.
     agent.set_logger(Logger(folder=None, output_formats=[]))
-    callbacks: list[BaseCallback] = [ReturnCurve(out_dir / "curve.csv")]
+    callbacks: list[BaseCallback] = [ReturnCurve(out_dir / "curve.csv", progress)]
     if reward_model is not None:
         scaler = RewardScaler(hp.n_envs, hp.gamma) if hp.normalize_reward else None
         callbacks.append(FrozenRewardPayer(reward_model.to(device), reward_env, scaler))
