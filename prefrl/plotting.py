@@ -77,13 +77,17 @@ SAME_RUN_KEYS = ("name", "runs_dir", "progress", "viewer", "viewer_port", "torch
 
 def curve_source(folder: Path) -> tuple[Path, str, str, dict]:
     """Where a folder keeps its score curve: a prefrl run's progress.csv (also through a benchmark
-    arm folder's run_dir.txt) or a true-reward benchmark arm's curve.csv. Returns (csv path,
-    steps column, return column, the run's config or {}); ValueError if the folder has neither."""
+    arm folder's run_dir.txt, or in the one run folder inside the folder, as bench_mujoco's arm
+    folders hold theirs) or a true-reward benchmark arm's curve.csv. Returns (csv path, steps column,
+    return column, the run's config or {}); ValueError if the folder has neither."""
     given = folder = Path(folder)
     if (folder / "run_dir.txt").is_file():
         named = Path((folder / "run_dir.txt").read_text().strip())
         # the benchmark wrote the path as seen from where it ran; the run folder sits in the arm folder
         folder = named if named.is_dir() else folder / named.name
+    elif not (folder / "progress.csv").is_file() and not (folder / "curve.csv").is_file():
+        inner = list(folder.glob("*/progress.csv"))
+        folder = inner[0].parent if len(inner) == 1 else folder  # of several runs, none is picked
     if (folder / "progress.csv").is_file():
         config_path = folder / "config.json"
         try:

@@ -207,12 +207,13 @@ def reward_flags(result: dict) -> list[str]:
 def curve(result: dict) -> np.ndarray:
     """(env steps, mean true return of the training episodes) over an arm-run; empty for the
     imitation arm, which logs no curve."""
-    from prefrl.plotting import read_curve
+    from prefrl.plotting import curve_source, read_curve
 
-    if result["arm"] == "true_reward":
-        return read_curve(arm_dir(result) / "curve.csv", "env_steps", "true_return")
-    runs = sorted(arm_dir(result).glob("*/progress.csv"))
-    return read_curve(runs[-1], "charts/env_steps", "charts/true_return") if runs else np.empty((0, 2))
+    try:
+        path, x_key, y_key, _ = curve_source(arm_dir(result))
+    except ValueError:
+        return np.empty((0, 2))
+    return read_curve(path, x_key, y_key)
 
 
 ARM_PALETTES = {"true_reward": ["tab:blue"], "imitation": ["tab:green", "tab:olive"],

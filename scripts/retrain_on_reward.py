@@ -12,7 +12,7 @@ changes), not the reward it ended with.
         --compare runs/bench_mujoco/prefrl/Walker2d-v0__true_reward__11 --out runs/retrain_w2d_11
 
 Writes OUT/curve.csv, OUT/checkpoint/, OUT/result.json (final true return, deterministic and
-sampled actions) and OUT/retrain_curve.png (this agent's curve, the run's own and any --compare).
+sampled actions) and OUT/retrain_curve.png (this agent's curve, the run's own and any --compare, as `prefrl plot` draws them).
 """
 
 from __future__ import annotations
@@ -31,17 +31,12 @@ MARKS = (100_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000)
 
 
 def read_any_curve(folder: Path) -> np.ndarray:
-    """(env steps, training-episode true return) of a folder: a true-reward arm's or this script's
-    curve.csv, or a `prefrl train` run's progress.csv (the folder itself or the run folder below it).
-    ValueError where it holds neither."""
-    from prefrl.plotting import read_curve
+    """(env steps, training-episode true return) of a true-reward arm's folder, this script's output
+    or a run folder (`prefrl.plotting.curve_source`); ValueError where it holds no curve."""
+    from prefrl.plotting import curve_source, read_curve
 
-    if (folder / "curve.csv").is_file():
-        return read_curve(folder / "curve.csv", "env_steps", "true_return")
-    found = [folder / "progress.csv"] if (folder / "progress.csv").is_file() else sorted(folder.glob("*/progress.csv"))
-    if found:
-        return read_curve(found[-1], "charts/env_steps", "charts/true_return")
-    raise ValueError(f"{folder} holds no curve.csv or progress.csv; give a true-reward arm's folder or a run folder")
+    path, x_key, y_key, _ = curve_source(folder)
+    return read_curve(path, x_key, y_key)
 
 
 def at_marks(curve: np.ndarray, marks: list[int], window: int = 25_000) -> list[float]:
@@ -60,7 +55,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=None, help="seed of the fresh agent's envs and networks; default: the run's")
     p.add_argument("--eval-episodes", type=int, default=10, help="episodes of the final evaluation (true return)")
     p.add_argument("--compare", nargs="*", type=Path, default=[],
-                   help="other curves to lay beside this one: true-reward arms' folders (curve.csv) or run folders")
+                   help="other curves to lay beside this one: true-reward arms' folders (curve.csv), run folders "
+                        "or bench_mujoco's prefrl arm folders")
     p.add_argument("--out", type=Path, default=None, help="output folder; default RUN_DIR/retrain_seedN")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args()
@@ -109,17 +105,10 @@ def main() -> int:
     for name, pts in curves:
         print(f"| {name} | " + " | ".join(f"{v:.0f}" for v in at_marks(pts, marks)) + " |")
 
-    from prefrl.plotting import plt, save_figure  # pyplot with the Agg backend set
+    from prefrl.plotting import plot_comparison
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for name, pts in curves:
-        if len(pts) >= 5:
-            ax.plot(pts[4:, 0], np.convolve(pts[:, 1], np.ones(5) / 5, mode="valid"), lw=1.2, label=name)
-    ax.set(xlabel="env steps", ylabel="true episode return (training, smoothed)",
-           title=f"{config.env}, seed {seed}: a fresh agent on the run's final reward model")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    print(f"\nwrote {save_figure(fig, out / 'retrain_curve.png')} and {out / 'result.json'}")
+    figure = plot_comparison([out, args.run_dir, *args.compare], out / "retrain_curve.png", smooth=5)
+    print(f"\nwrote {figure} (first line: the fresh agent) and {out / 'result.json'}")
     return 0
 
 

@@ -394,6 +394,7 @@ def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(ho
     script = [sys.executable, str(ROOT / "scripts" / "retrain_on_reward.py"), str(hopper_run)]
     out = tmp_path / "retrain"
     proc = subprocess.run(script + ["--timesteps", "16384", "--eval-episodes", "1", "--no-progress", "--compare", str(hopper_run),
+                                    str(hopper_run.parent),
                                     "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())
@@ -404,6 +405,9 @@ def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(ho
     assert rows and int(rows[-1]["env_steps"]) <= 16384  # the fresh agent's own steps, from 0
     assert (out / "checkpoint" / "policy.zip").is_file() and (out / "retrain_curve.png").read_bytes()[:4] == b"\x89PNG"
     table = [line for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| curve")]
-    assert [r.split("|")[1].strip() for r in table] == ["fresh agent, frozen reward", "the run itself", str(hopper_run)]
+    assert [r.split("|")[1].strip() for r in table] == ["fresh agent, frozen reward", "the run itself", str(hopper_run),
+                                                        str(hopper_run.parent)]  # a folder holding the run folder
+    cells = [r.split("|")[2].strip() for r in table]
+    assert cells[1] == cells[2] == cells[3] and cells[0] != "nan"  # one run read three ways; the agent's own curve
     assert_refused(script, [(["--timesteps", "0"], "--timesteps must be positive"),
-                            (["--compare", str(tmp_path)], "holds no curve.csv or progress.csv")], not_a_run=tmp_path)
+                            (["--compare", str(tmp_path)], "has neither progress.csv")], not_a_run=tmp_path)
