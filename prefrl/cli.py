@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "in which the runs differ.")
     plot.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
                       help="run folders written by `prefrl train`; for a comparison also benchmark arm "
-                           "folders (a true-reward arm's curve.csv)")
+                           "folders (a true-reward arm's curve.csv, or a prefrl arm's folder holding its run)")
     plot.add_argument("--out", type=Path, default=None,
                       help="write a comparison plot here (default with several runs: comparison.png); "
                            "with one run, draws that run in the comparison layout")
