@@ -101,6 +101,13 @@ def curve_source(folder: Path) -> tuple[Path, str, str, dict]:
                      f"(a benchmark's true-reward arm)")
 
 
+def read_true_return(folder: Path) -> np.ndarray:
+    """(env steps, true return) rows of the curve `curve_source` finds in `folder`; ValueError where
+    it finds none."""
+    path, x_key, y_key, _ = curve_source(folder)
+    return read_curve(path, x_key, y_key)
+
+
 def comparison_labels(folders: list[Path], configs: list[dict]) -> list[str]:
     """Legend names: a run's name and seed, plus the config values in which the runs differ
     (true-reward arms, which have no config, by their folder name). A value left null ("default")

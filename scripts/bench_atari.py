@@ -148,10 +148,9 @@ def random_scores(game: str, n_games: int, seed: int) -> np.ndarray:
 
 def curve(job: dict) -> np.ndarray:
     """(env_steps, score) over the run."""
-    from prefrl.plotting import curve_source, read_curve
+    from prefrl.plotting import read_true_return
 
-    path, x_key, y_key, _ = curve_source(Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}")
-    return read_curve(path, x_key, y_key)
+    return read_true_return(Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}")
 
 
 def prefrl_run_dir(job: dict) -> Path:

@@ -207,13 +207,12 @@ def reward_flags(result: dict) -> list[str]:
 def curve(result: dict) -> np.ndarray:
     """(env steps, mean true return of the training episodes) over an arm-run; empty for the
     imitation arm, which logs no curve."""
-    from prefrl.plotting import curve_source, read_curve
+    from prefrl.plotting import read_true_return
 
     try:
-        path, x_key, y_key, _ = curve_source(arm_dir(result))
+        return read_true_return(arm_dir(result))
     except ValueError:
         return np.empty((0, 2))
-    return read_curve(path, x_key, y_key)
 
 
 ARM_PALETTES = {"true_reward": ["tab:blue"], "imitation": ["tab:green", "tab:olive"],

@@ -30,15 +30,6 @@ MARKS = (100_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000)
 """Env steps at which the printed table reads each curve (those past --timesteps are left out)."""
 
 
-def read_any_curve(folder: Path) -> np.ndarray:
-    """(env steps, training-episode true return) of a true-reward arm's folder, this script's output
-    or a run folder (`prefrl.plotting.curve_source`); ValueError where it holds no curve."""
-    from prefrl.plotting import curve_source, read_curve
-
-    path, x_key, y_key, _ = curve_source(folder)
-    return read_curve(path, x_key, y_key)
-
-
 def at_marks(curve: np.ndarray, marks: list[int], window: int = 25_000) -> list[float]:
     """Mean of the curve's points within `window` steps of each mark (nan where none)."""
     out = []
@@ -64,13 +55,15 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from probe_reward import load_reward_model
 
+    from prefrl.plotting import read_true_return
+
     try:
         for name in ("timesteps", "eval_episodes"):
             value = getattr(args, name)
             if value is not None and value <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
         config, kind, model = load_reward_model(args.run_dir)
-        compare = [(str(path), read_any_curve(path)) for path in args.compare]
+        compare = [(str(path), read_true_return(path)) for path in args.compare]
     except ValueError as exc:
         print(f"retrain_on_reward: error: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +87,7 @@ def main() -> int:
               "return_std": float(greedy.std()), "return_sampled_mean": float(sampled.mean())}
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
 
-    curves = [("fresh agent, frozen reward", read_any_curve(out)), ("the run itself", read_any_curve(args.run_dir))]
+    curves = [("fresh agent, frozen reward", read_true_return(out)), ("the run itself", read_true_return(args.run_dir))]
     curves += compare
     marks = [m for m in MARKS if m <= timesteps] or [timesteps]
     print(f"\nfinal true return: {greedy.mean():.0f} ± {greedy.std():.0f} (deterministic), {sampled.mean():.0f} "
