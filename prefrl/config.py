@@ -83,6 +83,10 @@ class TrainConfig:
         None, "Share of each reward-model batch drawn from the labels that arrived since the last update, "
         "the rest from all labels; default 0 (the paper's uniform draw), Atari 0.5 (labels about the "
         "agent's newest behaviour are learned in the update they arrive in).")
+    reward_frame_stride: int | None = opt(
+        None, "Each reward-model gradient step sees every this-many-th step of its segments (a fresh random "
+        "offset each step), their summed reward scaled by it: the same expected return at a fraction of the "
+        "cost; default 1 (the paper's whole segment).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_l2_max: float | None = opt(
@@ -134,7 +138,7 @@ class TrainConfig:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window", "reward_max_steps",
-                     "initial_episode_steps"):
+                     "initial_episode_steps", "reward_frame_stride"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -203,7 +207,7 @@ class TrainConfig:
         return cls(**(UNRECORDED | values))
 
 
-UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end", "reward_norm_data": "recent"}
+UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end", "reward_norm_data": "recent", "reward_frame_stride": 1}
 """What runs used before config.json recorded these settings (the L2 pair was fixed until
 2026-11-26, the normalisation until 2026-11-23), so that resuming such a run keeps them now that
 their defaults depend on the task."""

@@ -4,7 +4,7 @@ import torch
 
 from prefrl.reward.dataset import PreferenceDataset
 from prefrl.reward.ensemble import MLPRewardEnsemble, segment_returns
-from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig, preference_accuracy
+from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig, preference_accuracy, strided_returns
 from prefrl.segments import Segment
 from prefrl.teachers.oracle import SyntheticOracle
 
@@ -102,8 +102,9 @@ def test_output_normalisation_momentum_moves_part_of_the_way():
 GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-@pytest.mark.parametrize("seed, device", [(0, "cpu"), (1, "cpu"), pytest.param(0, "cuda", marks=GPU)])
-def test_ensemble_recovers_a_known_nonlinear_reward(seed, device):
+@pytest.mark.parametrize("seed, device, stride", [(0, "cpu", 1), (1, "cpu", 1), (0, "cpu", 3),
+                                                  pytest.param(0, "cuda", 1, marks=GPU)])
+def test_ensemble_recovers_a_known_nonlinear_reward(seed, device, stride):
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     train_segs = random_segments(rng, 400)
@@ -116,7 +117,7 @@ def test_ensemble_recovers_a_known_nonlinear_reward(seed, device):
     all_obs = np.concatenate([s.obs for s in train_segs])
     all_acts = np.concatenate([s.acts for s in train_segs])
     model.fit_input_normalization(all_obs, all_acts)
-    trainer = RewardTrainer(model, data, RewardTrainerConfig(), seed=seed)
+    trainer = RewardTrainer(model, data, RewardTrainerConfig(frame_stride=stride), seed=seed)
     for _ in range(6):  # six updates of 8 passes each, as over a short run
         trainer.train_round(epochs=8)
     model.fit_output_normalization(all_obs, all_acts)
@@ -126,6 +127,24 @@ def test_ensemble_recovers_a_known_nonlinear_reward(seed, device):
     stack = lambda side, key: np.stack([getattr(p[side], key) for p in held_out])  # noqa: E731
     acc = preference_accuracy(model, stack(0, "obs"), stack(0, "acts"), stack(1, "obs"), stack(1, "acts"), targets)
     assert acc >= 0.90, f"held-out agreement with the true preference only {acc:.3f}"
+
+
+def test_strided_returns_average_over_the_offsets_to_the_segment_return():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    segs = random_segments(rng, 6)
+    model = MLPRewardEnsemble(OBS, ACT, n_members=2)
+    obs = torch.as_tensor(np.stack([s.obs for s in segs]))
+    acts = torch.as_tensor(np.stack([s.acts for s in segs]))
+    rows = torch.tensor([[0, 1, 2, 3], [2, 3, 4, 5]])  # each member's own segments
+    with torch.no_grad():
+        whole = segment_returns(model, obs[rows], acts[rows], per_member=True)
+        for stride in (1, 3, 4):  # L = 10: strides that divide it and strides that do not
+            estimates = torch.stack([strided_returns(model, obs, acts, rows, stride, offset)
+                                     for offset in range(stride)])
+            torch.testing.assert_close(estimates.mean(0), whole, rtol=1e-5, atol=1e-5)
+            if stride > 1:  # each one offset's estimate is a different, partial sum
+                assert not torch.allclose(estimates[0], whole, atol=1e-3)
 
 
 def test_bootstrap_holds_out_about_one_in_e_per_member():

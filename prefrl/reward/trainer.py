@@ -58,10 +58,17 @@ class RewardTrainerConfig:
     least a batch's worth of the newest), the rest from all labels. 0 is the paper's uniform draw.
     Above 0, a label about what the agent does now is learned within the update it arrives in,
     not diluted among thousands of older ones. Rounded to whole comparisons, at least one when above 0."""
+    frame_stride: int = 1
+    """Each gradient step sees every `frame_stride`-th step of its segments, from an offset drawn
+    afresh each step, and scales their summed reward by the stride: an unbiased estimate of each
+    segment's return at about 1/stride of the cost. 1 is the paper's whole segment. With Atari's
+    4-frame stacks a stride of 4 still shows the model every frame of the segment, once."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.recent_fraction <= 1.0:
             raise ValueError(f"recent_fraction must be within [0, 1], got {self.recent_fraction}")
+        if self.frame_stride < 1:
+            raise ValueError(f"frame_stride must be positive, got {self.frame_stride}")
 
 
 class RewardTrainer:
@@ -165,8 +172,9 @@ class RewardTrainer:
         """Mean BT loss per member over its own comparison indices idx (M, B)."""
         left, right = data["left"][idx], data["right"][idx]
         both = torch.cat([left, right], dim=1)
-        returns = segment_returns(self.model, data["seg_obs"][both], data["seg_acts"][both],
-                                  per_member=True)
+        stride = min(self.config.frame_stride, data["seg_acts"].shape[1])
+        offset = int(torch.randint(stride, (1,), generator=self.generator)) if stride > 1 else 0
+        returns = strided_returns(self.model, data["seg_obs"], data["seg_acts"], both, stride, offset)
         r_left, r_right = returns.split(idx.shape[1], dim=1)
         return self._bt_loss(r_left, r_right, data["target"][idx].to(returns.device)).mean(1)
 
@@ -220,6 +228,15 @@ class RewardTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.l2 = state["l2"]
         self.generator.set_state(state["generator"])
+
+
+def strided_returns(model: nn.Module, seg_obs: torch.Tensor, seg_acts: torch.Tensor, rows: torch.Tensor,
+                    stride: int, offset: int) -> torch.Tensor:
+    """Each member's estimate of its segments' returns (M, B) from steps offset, offset+stride, ...
+    of the segments `rows` (M, B) indexes, their summed reward times the stride: averaged over the
+    offsets 0..stride-1 it is the whole segment's return. Only the kept steps' frames are gathered."""
+    return segment_returns(model, seg_obs[:, offset::stride][rows], seg_acts[:, offset::stride][rows],
+                           per_member=True) * stride
 
 
 @torch.no_grad()
