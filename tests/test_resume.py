@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import torch
 
 from prefrl.cli import main
@@ -78,7 +79,7 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
         written = resolved_config(plan)
         defaults = {"segment_length", "segment_buffer", "initial_label_fraction", "schedule_horizon",
                     "pretrain_epochs", "reward_max_steps", "reward_recent_fraction", "n_envs",
-                    "reward_l2_max", "pretrain_l2", "reward_norm_data"}
+                    "reward_l2_max", "pretrain_l2", "reward_norm_data", "reward_frame_stride"}
         assert all(getattr(written, name) is not None for name in defaults)
         assert written.reward_max_steps == reward_trainer_config(plan).max_steps
         # read back from JSON, the written config plans the same run, flag for flag
@@ -119,21 +120,14 @@ def test_tasks_take_their_own_reward_settings_unless_flags_say_otherwise():
         assert (model.input_act_dim > 0) == (inputs == "obs_act")
 
 
-def test_a_run_from_before_the_l2_settings_were_recorded_resumes_with_the_values_it_used(tmp_path):
+@pytest.mark.parametrize("unrecorded", [{"reward_l2_max": 1.0, "pretrain_l2": "end"}, {"reward_norm_data": "recent"},
+                                        {"reward_frame_stride": 1}])
+def test_a_run_from_before_a_setting_was_recorded_resumes_with_the_value_it_used(tmp_path, unrecorded):
     from prefrl.config import TrainConfig
 
     saved = json.loads(TrainConfig(env="prefrl/Walker2d-v0").to_json())
-    for key in ("reward_l2_max", "pretrain_l2"):
+    for key in unrecorded:
         del saved[key]
     (tmp_path / "config.json").write_text(json.dumps(saved))
     config = TrainConfig.from_json_file(tmp_path / "config.json")
-    assert (config.reward_l2_max, config.pretrain_l2) == (1.0, "end")
-
-
-def test_a_run_from_before_the_normalisation_setting_was_recorded_resumes_with_recent(tmp_path):
-    from prefrl.config import TrainConfig
-
-    saved = json.loads(TrainConfig(env="prefrl/Walker2d-v0").to_json())
-    del saved["reward_norm_data"]
-    (tmp_path / "config.json").write_text(json.dumps(saved))
-    assert TrainConfig.from_json_file(tmp_path / "config.json").reward_norm_data == "recent"
+    assert {key: getattr(config, key) for key in unrecorded} == unrecorded
