@@ -75,7 +75,7 @@ class CNNRewardEnsemble(nn.Module):
             in_ch = channels
             for kernel, stride in CONV_LAYERS:
                 layers += [nn.Conv2d(in_ch, filters, kernel, stride), nn.BatchNorm2d(filters),
-                           nn.LeakyReLU(negative_slope), nn.Dropout2d(dropout)]
+                           nn.LeakyReLU(negative_slope), nn.Dropout2d(dropout) if dropout else nn.Identity()]
                 in_ch = filters
             return nn.Sequential(*layers)
 

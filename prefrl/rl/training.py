@@ -105,8 +105,8 @@ def plan_run(config: TrainConfig) -> RunPlan:
         raise ConfigError("--explore-steps is for the vector tasks (MuJoCo and other Box observations), "
                           "not pixels; leave it at 0 on the Atari games")
     if config.reward_dropout and info.kind == "atari":
-        raise ConfigError("--reward-dropout is for the vector tasks' MLP reward model; the Atari CNN keeps "
-                          "the paper's dropout of 0.5: leave it at 0 on the Atari games")
+        raise ConfigError("--reward-dropout is for the vector tasks' MLP reward model; the Atari CNN's is "
+                          "--reward-conv-dropout: leave --reward-dropout at 0 on the Atari games")
     if config.algo != "ppo" and info.kind != "atari":
         raise ConfigError(f"--algo {config.algo} is for the Atari games (prefrl/Pong-v0, ...); use --algo ppo")
     defaults = type_defaults(info.kind)
@@ -160,7 +160,7 @@ def make_reward_model(plan: RunPlan, device: str = "cpu") -> torch.nn.Module:
     n = plan.config.ensemble_size
     if plan.kind == "atari":
         return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision,
-                                 device=device)
+                                 dropout=plan.config.reward_conv_dropout, device=device)
     return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
                              use_actions=reward_settings(plan.config).inputs == "obs_act",
                              dropout=plan.config.reward_dropout).to(device)
