@@ -121,7 +121,7 @@ def test_tasks_take_their_own_reward_settings_unless_flags_say_otherwise():
 
 
 @pytest.mark.parametrize("unrecorded", [{"reward_l2_max": 1.0, "pretrain_l2": "end"}, {"reward_norm_data": "recent"},
-                                        {"reward_frame_stride": 1}])
+                                        {"reward_frame_stride": 1, "reward_conv_dropout": 0.5}])
 def test_a_run_from_before_a_setting_was_recorded_resumes_with_the_value_it_used(tmp_path, unrecorded):
     from prefrl.config import TrainConfig
 
