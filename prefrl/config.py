@@ -54,9 +54,9 @@ class TrainConfig:
         0.0, "Chance that each hidden unit of the MuJoCo reward model is dropped during its training "
         "(the paper's public code drops half); 0 (default) trains without dropout. Vector tasks only: the "
         "Atari CNN has --reward-conv-dropout.")
-    reward_conv_dropout: float = opt(
-        0.5, "Chance that each channel of the Atari CNN reward model's conv layers is dropped during its "
-        "training; default 0.5 (the paper's); 0 trains without dropout.")
+    reward_conv_dropout: float | None = opt(
+        None, "Chance that each channel of the Atari CNN reward model's conv layers is dropped during its "
+        "training; default 0.5 (the paper's); 0 trains without dropout. Atari games only.")
     reward_precision: str = opt(
         "auto", "Arithmetic of the Atari CNN reward model's conv layers: bfloat16 trains about 2x and scores "
         "about 4x faster on CPUs that compute it natively (AVX-512 BF16 or AMX); auto picks it there, "
@@ -162,7 +162,7 @@ class TrainConfig:
             raise ConfigError(f"--reward-recent-fraction must be within [0, 1], got {self.reward_recent_fraction}")
         if not 0.0 <= self.reward_dropout < 1.0:
             raise ConfigError(f"--reward-dropout must be within [0, 1), got {self.reward_dropout}")
-        if not 0.0 <= self.reward_conv_dropout < 1.0:
+        if self.reward_conv_dropout is not None and not 0.0 <= self.reward_conv_dropout < 1.0:
             raise ConfigError(f"--reward-conv-dropout must be within [0, 1), got {self.reward_conv_dropout}")
         if not 0.0 <= self.random_answer_prob < 1.0:
             raise ConfigError(f"--random-answer-prob must be within [0, 1), got {self.random_answer_prob}")
@@ -212,8 +212,7 @@ class TrainConfig:
         return cls(**(UNRECORDED | values))
 
 
-UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end", "reward_norm_data": "recent", "reward_frame_stride": 1,
-              "reward_conv_dropout": 0.5}
+UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end", "reward_norm_data": "recent", "reward_frame_stride": 1}
 """What runs used before config.json recorded these settings (the L2 pair was fixed until
 2026-11-26, the normalisation until 2026-11-23), so that resuming such a run keeps them now that
 their defaults depend on the task."""

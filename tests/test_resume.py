@@ -90,6 +90,7 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
                 assert getattr(again, f.name) == getattr(plan, f.name), f.name
     pong = resolved_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000)))
     assert (pong.reward_max_steps, pong.reward_recent_fraction, pong.label_buffer, pong.segment_length) == (15, 0.5, 3000, 25)
+    assert (pong.reward_conv_dropout, pong.reward_frame_stride) == (0.5, 1)
     assert round(pong.initial_label_fraction * 3300) == 500
 
 
@@ -121,7 +122,7 @@ def test_tasks_take_their_own_reward_settings_unless_flags_say_otherwise():
 
 
 @pytest.mark.parametrize("unrecorded", [{"reward_l2_max": 1.0, "pretrain_l2": "end"}, {"reward_norm_data": "recent"},
-                                        {"reward_frame_stride": 1, "reward_conv_dropout": 0.5}])
+                                        {"reward_frame_stride": 1}])
 def test_a_run_from_before_a_setting_was_recorded_resumes_with_the_value_it_used(tmp_path, unrecorded):
     from prefrl.config import TrainConfig
 

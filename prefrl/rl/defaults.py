@@ -32,6 +32,8 @@ class TypeDefaults:
     """Share of each reward-model batch drawn from the labels new since the last update."""
     reward_frame_stride: int
     """Each reward-model gradient step sees every this-many-th step of its segments."""
+    reward_conv_dropout: float | None
+    """The Atari CNN's channel dropout in its conv layers (None: no CNN)."""
     normalization_steps: int
     """Env steps sampled from recent segments to renormalise the reward model at each update."""
     eval_comparisons: int
@@ -41,10 +43,12 @@ class TypeDefaults:
 
 VECTOR = TypeDefaults(segment_buffer=4096, label_buffer=None, initial_labels_cap=None, schedule_horizon=2e6,
                       pretrain_epochs=20.0, reward_batch_size=32, reward_max_steps=30, reward_recent_fraction=0.0,
-                      reward_frame_stride=1, normalization_steps=9000, eval_comparisons=1000, candidate_pool=None)
+                      reward_frame_stride=1, reward_conv_dropout=None,
+                      normalization_steps=9000, eval_comparisons=1000, candidate_pool=None)
 ATARI = TypeDefaults(segment_buffer=1024, label_buffer=3000, initial_labels_cap=500, schedule_horizon=5e6,
                      pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=15, reward_recent_fraction=0.5,
-                     reward_frame_stride=1, normalization_steps=750, eval_comparisons=64, candidate_pool=128)
+                     reward_frame_stride=1, reward_conv_dropout=0.5,
+                     normalization_steps=750, eval_comparisons=64, candidate_pool=128)
 
 
 def type_defaults(kind: str) -> TypeDefaults:

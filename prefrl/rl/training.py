@@ -107,6 +107,9 @@ def plan_run(config: TrainConfig) -> RunPlan:
     if config.reward_dropout and info.kind == "atari":
         raise ConfigError("--reward-dropout is for the vector tasks' MLP reward model; the Atari CNN's is "
                           "--reward-conv-dropout: leave --reward-dropout at 0 on the Atari games")
+    if config.reward_conv_dropout is not None and info.kind != "atari":
+        raise ConfigError("--reward-conv-dropout is for the Atari games' CNN reward model; the vector tasks' "
+                          "MLP has --reward-dropout")
     if config.algo != "ppo" and info.kind != "atari":
         raise ConfigError(f"--algo {config.algo} is for the Atari games (prefrl/Pong-v0, ...); use --algo ppo")
     defaults = type_defaults(info.kind)
@@ -160,10 +163,18 @@ def make_reward_model(plan: RunPlan, device: str = "cpu") -> torch.nn.Module:
     n = plan.config.ensemble_size
     if plan.kind == "atari":
         return CNNRewardEnsemble(n, frame_shape=plan.obs_shape, precision=plan.config.reward_precision,
-                                 dropout=plan.config.reward_conv_dropout, device=device)
+                                 dropout=conv_dropout(plan), device=device)
     return MLPRewardEnsemble(int(np.prod(plan.obs_shape)), plan.act_dim, n_members=n,
                              use_actions=reward_settings(plan.config).inputs == "obs_act",
                              dropout=plan.config.reward_dropout).to(device)
+
+
+def conv_dropout(plan: RunPlan) -> float | None:
+    """The Atari CNN's dropout: the flag, else the Atari default (None for the vector tasks)."""
+    if plan.kind != "atari":
+        return None
+    given = plan.config.reward_conv_dropout
+    return plan.defaults.reward_conv_dropout if given is None else given
 
 
 def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
@@ -190,7 +201,7 @@ def resolved_config(plan: RunPlan) -> TrainConfig:
         label_buffer=plan.label_buffer, initial_label_fraction=plan.schedule.initial_fraction,
         schedule_horizon=plan.schedule.horizon, pretrain_epochs=plan.pretrain_epochs,
         reward_max_steps=trainer.max_steps, reward_recent_fraction=trainer.recent_fraction,
-        reward_frame_stride=trainer.frame_stride, n_envs=plan.ppo.n_envs,
+        reward_frame_stride=trainer.frame_stride, reward_conv_dropout=conv_dropout(plan), n_envs=plan.ppo.n_envs,
         reward_inputs=reward.inputs, reward_l2_max=reward.l2_max, pretrain_l2=reward.pretrain_l2,
         reward_norm_data=reward.norm_data)
 
