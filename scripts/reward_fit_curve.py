@@ -9,6 +9,7 @@ training labels beside it. A run's own model got about the sum of its `reward/tr
 updates; where the curve still climbs past that, more reward training would have paid.
 
     python scripts/reward_fit_curve.py runs/prefrl-Pong-v0__... --steps 0 50 100 200 400 800
+    python scripts/reward_fit_curve.py RUN_DIR --prefrl-flags "--reward-conv-dropout 0"   # another setting
 
 Writes the table and `reward_fit_curve.png` into `--out` (default: the run folder).
 """
@@ -16,11 +17,14 @@ Writes the table and `reward_fit_curve.png` into `--out` (default: the run folde
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
@@ -31,6 +35,9 @@ def main() -> int:
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of the labels held out for testing")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the bootstrap and the network")
     p.add_argument("--out", type=Path, default=None, help="folder for the table and plot (default: the run folder)")
+    p.add_argument("--prefrl-flags", default="", metavar="FLAGS",
+                   help='`prefrl train` flags that replace the run\'s own settings for the fresh model, as one '
+                        'string, e.g. "--reward-conv-dropout 0 --reward-frame-stride 4"')
     args = p.parse_args()
     store_path = args.run_dir / "preferences.sqlite"
     if not (args.run_dir / "config.json").is_file() or not store_path.is_file():
@@ -43,7 +50,7 @@ def main() -> int:
 
     import torch
 
-    from prefrl.config import TrainConfig
+    from prefrl.config import ConfigError, TrainConfig
     from prefrl.preferences import Answer, PreferenceStore
     from prefrl.reward.dataset import PreferenceDataset
     from prefrl.reward.trainer import RewardTrainer, preference_accuracy
@@ -51,8 +58,15 @@ def main() -> int:
     from prefrl.rl.learner import normalization_segment_count
     from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
 
+    from bench_mujoco import prefrl_overrides
+
     config = TrainConfig.from_json_file(args.run_dir / "config.json")
-    plan = plan_run(config)
+    try:
+        config = dataclasses.replace(config, **prefrl_overrides(args.prefrl_flags))
+        plan = plan_run(config)
+    except (ValueError, ConfigError) as exc:
+        print(f"reward_fit_curve: error: {exc}", file=sys.stderr)
+        return 2
     with PreferenceStore(store_path) as store:
         labels = [c for c in store.comparisons() if Answer(c.answer).target is not None]
         segments = store.segments({c.left_id for c in labels} | {c.right_id for c in labels})
@@ -91,15 +105,17 @@ def main() -> int:
     train_probe = [train[i] for i in rng.choice(len(train), min(len(train), n_test), replace=False)]
     print(f"{config.env}: {len(train)} training labels, {n_test} test labels "
           f"({plan.kind} reward model, {config.ensemble_size} members, batch {defaults.reward_batch_size})")
-    print("| gradient steps | training-label accuracy | test-label accuracy | seconds |")
-    print("|---:|---:|---:|---:|")
-    rows, done, started = [], 0, time.time()
+    if args.prefrl_flags:
+        print(f"settings replaced: {args.prefrl_flags}")
+    print("| gradient steps | training-label accuracy | test-label accuracy | training loss | seconds |")
+    print("|---:|---:|---:|---:|---:|")
+    rows, done, started, loss = [], 0, time.time(), float("nan")
     for target in sorted(set(args.steps)):
         if target > done:
-            trainer.train_round(steps=target - done)
+            loss = trainer.train_round(steps=target - done).get("reward/train_loss", float("nan"))
             done = target
-        rows.append((target, accuracy(train_probe), accuracy(test), time.time() - started))
-        print("| {} | {:.3f} | {:.3f} | {:.0f} |".format(*rows[-1]), flush=True)
+        rows.append((target, accuracy(train_probe), accuracy(test), loss, time.time() - started))
+        print("| {} | {:.3f} | {:.3f} | {:.4f} | {:.0f} |".format(*rows[-1]), flush=True)
 
     out = args.out or args.run_dir
     out.mkdir(parents=True, exist_ok=True)

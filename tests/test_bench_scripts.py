@@ -225,8 +225,16 @@ def test_reward_fit_curve_retrains_on_a_runs_labels_and_tests_on_held_out_ones(h
     assert [int(r[1]) for r in rows] == [0, 15]
     assert all(0.0 <= float(r[i]) <= 1.0 for r in rows for i in (2, 3))
     assert (tmp_path / "reward_fit_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert float(rows[1][4]) > 0  # the training loss after 15 steps
+    other = subprocess.run(script + ["--steps", "5", "--test-fraction", "0.25", "--out", str(tmp_path),
+                                     "--prefrl-flags", "--reward-l2-max 0.5"], capture_output=True, text=True,
+                           timeout=300)
+    assert other.returncode == 0 and "settings replaced: --reward-l2-max 0.5" in other.stdout, other.stderr[-3000:]
     assert_refused(script, [(["--test-fraction", "1.5"], "--test-fraction within (0, 1)"),
-                            (["--test-fraction", "0.01"], "cannot be split")], not_a_run=tmp_path)
+                            (["--test-fraction", "0.01"], "cannot be split"),
+                            (["--prefrl-flags", "--bogus 1"], "unknown `prefrl train` flags --bogus"),
+                            (["--prefrl-flags", "--reward-conv-dropout 0"], "is for the Atari games")],
+                   not_a_run=tmp_path)
 
 
 def test_probe_reward_scores_policies_with_a_runs_reward_model(hopper_run, tmp_path):
