@@ -209,6 +209,11 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{path} has settings this version of prefrl does not know ({', '.join(unknown)}); "
                               f"the run was written by another version: use that one")
+        if "reward_conv_dropout" not in values:
+            from prefrl_envs.atari import ATARI_GAMES
+
+            if values.get("env") in {f"prefrl/{game}-v0" for game in ATARI_GAMES}:
+                values["reward_conv_dropout"] = 0.5  # every Atari run's CNN took it until 2026-11-27
         return cls(**(UNRECORDED | values))
 
 

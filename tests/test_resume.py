@@ -121,12 +121,16 @@ def test_tasks_take_their_own_reward_settings_unless_flags_say_otherwise():
         assert (model.input_act_dim > 0) == (inputs == "obs_act")
 
 
-@pytest.mark.parametrize("unrecorded", [{"reward_l2_max": 1.0, "pretrain_l2": "end"}, {"reward_norm_data": "recent"},
-                                        {"reward_frame_stride": 1}])
-def test_a_run_from_before_a_setting_was_recorded_resumes_with_the_value_it_used(tmp_path, unrecorded):
+@pytest.mark.parametrize("env, unrecorded", [
+    ("prefrl/Walker2d-v0", {"reward_l2_max": 1.0, "pretrain_l2": "end"}),
+    ("prefrl/Walker2d-v0", {"reward_norm_data": "recent"}),
+    ("prefrl/Walker2d-v0", {"reward_frame_stride": 1, "reward_conv_dropout": None}),
+    ("prefrl/Pong-v0", {"reward_frame_stride": 1, "reward_conv_dropout": 0.5}),
+])
+def test_a_run_from_before_a_setting_was_recorded_resumes_with_the_value_it_used(tmp_path, env, unrecorded):
     from prefrl.config import TrainConfig
 
-    saved = json.loads(TrainConfig(env="prefrl/Walker2d-v0").to_json())
+    saved = json.loads(TrainConfig(env=env).to_json())
     for key in unrecorded:
         del saved[key]
     (tmp_path / "config.json").write_text(json.dumps(saved))
