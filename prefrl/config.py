@@ -56,7 +56,8 @@ class TrainConfig:
         "Atari CNN has --reward-conv-dropout.")
     reward_conv_dropout: float | None = opt(
         None, "Chance that each channel of the Atari CNN reward model's conv layers is dropped during its "
-        "training; default 0.5 (the paper's); 0 trains without dropout. Atari games only.")
+        "training; default 0 (the paper's is 0.5: with it the model did not fit Pong's labels within a CPU "
+        "run's reward training). Atari games only.")
     reward_precision: str = opt(
         "auto", "Arithmetic of the Atari CNN reward model's conv layers: bfloat16 trains about 2x and scores "
         "about 4x faster on CPUs that compute it natively (AVX-512 BF16 or AMX); auto picks it there, "
@@ -80,8 +81,9 @@ class TrainConfig:
     reward_lr: float = opt(1e-3, "Reward-model Adam learning rate.")
     reward_epochs: float = opt(1.0, "Passes over the label set per reward-model update.")
     reward_max_steps: int | None = opt(
-        None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30, Atari 15 "
-        "(a CPU budget: the CNN costs about as much as the agent's policy).")
+        None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30 (on "
+        "Atari each sees every 4th step of its segments, --reward-frame-stride: the CNN costs about as much "
+        "as the agent's policy).")
     reward_recent_fraction: float | None = opt(
         None, "Share of each reward-model batch drawn from the labels that arrived since the last update, "
         "the rest from all labels; default 0 (the paper's uniform draw), Atari 0.5 (labels about the "
@@ -89,7 +91,7 @@ class TrainConfig:
     reward_frame_stride: int | None = opt(
         None, "Each reward-model gradient step sees every this-many-th step of its segments (a fresh random "
         "offset each step), their summed reward scaled by it: the same expected return at a fraction of the "
-        "cost; default 1 (the paper's whole segment).")
+        "cost; default 1 (the paper's whole segment), Atari 4 (with 4-frame stacks every frame is still seen).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_l2_max: float | None = opt(

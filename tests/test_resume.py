@@ -89,8 +89,8 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
             if f.name != "config":
                 assert getattr(again, f.name) == getattr(plan, f.name), f.name
     pong = resolved_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000)))
-    assert (pong.reward_max_steps, pong.reward_recent_fraction, pong.label_buffer, pong.segment_length) == (15, 0.5, 3000, 25)
-    assert (pong.reward_conv_dropout, pong.reward_frame_stride) == (0.5, 1)
+    assert (pong.reward_max_steps, pong.reward_recent_fraction, pong.label_buffer, pong.segment_length) == (30, 0.5, 3000, 25)
+    assert (pong.reward_conv_dropout, pong.reward_frame_stride) == (0.0, 4)
     assert round(pong.initial_label_fraction * 3300) == 500
 
 

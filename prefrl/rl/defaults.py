@@ -4,10 +4,13 @@ the reward model's settings where one task departs from the rest (`TASK_REWARD`)
 `TrainConfig` fields left at None take these. The Atari values follow the paper's Atari setup
 (500 labels before RL, label rate ~ 5e6/(T+5e6), FIFO of the last 3,000 labels), with reward-model
 training sized for CPUs: the CNN ensemble costs about as much per frame as the agent's own policy.
-The paper trained its Atari reward model far more (about one step per 10 agent steps); within a CPU
-budget of 15 steps per 10k agent steps, half of each batch comes from the labels new since the last
-update, so what the labels say about the agent's newest behaviour is learned while it still
+The paper trained its Atari reward model far more (about one step per 10 agent steps). Within a CPU
+budget, each update takes 30 gradient steps that each see every 4th step of their segments (about
+the cost of 15 whole-segment steps), and half of each batch comes from the labels new since the
+last update, so what the labels say about the agent's newest behaviour is learned while it still
 matters (BENCHMARKS.md: with the paper's uniform draw and 5 steps, Pong's agent learned to lose).
+The CNN trains without the paper's conv dropout: with it, the model did not fit Pong's labels
+within such a budget (its loss stayed at ln 2; BENCHMARKS.md, session 26).
 """
 
 from __future__ import annotations
@@ -46,8 +49,8 @@ VECTOR = TypeDefaults(segment_buffer=4096, label_buffer=None, initial_labels_cap
                       reward_frame_stride=1, reward_conv_dropout=None,
                       normalization_steps=9000, eval_comparisons=1000, candidate_pool=None)
 ATARI = TypeDefaults(segment_buffer=1024, label_buffer=3000, initial_labels_cap=500, schedule_horizon=5e6,
-                     pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=15, reward_recent_fraction=0.5,
-                     reward_frame_stride=1, reward_conv_dropout=0.5,
+                     pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=30, reward_recent_fraction=0.5,
+                     reward_frame_stride=4, reward_conv_dropout=0.0,
                      normalization_steps=750, eval_comparisons=64, candidate_pool=128)
 
 
