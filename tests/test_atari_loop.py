@@ -39,7 +39,10 @@ def test_atari_runs_take_the_papers_atari_defaults():
     exact = plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000, reward_precision="float32"))
     assert make_reward_model(exact).precision == "float32"
     trainer = reward_trainer_config(plan)
-    assert (trainer.max_steps, trainer.batch_size, trainer.recent_fraction) == (15, 16, 0.5)
+    assert (trainer.max_steps, trainer.batch_size, trainer.recent_fraction, trainer.frame_stride) == (30, 16, 0.5, 4)
+    assert all(not isinstance(m, torch.nn.Dropout2d) for m in make_reward_model(plan).modules())  # no conv dropout
+    assert any(isinstance(m, torch.nn.Dropout2d) for m in make_reward_model(replace(
+        plan, config=replace(plan.config, reward_conv_dropout=0.5))).modules())
     tuned = reward_trainer_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000,
                                                        reward_max_steps=5, reward_recent_fraction=0.0)))
     assert (tuned.max_steps, tuned.recent_fraction) == (5, 0.0)  # the paper's uniform draw, as before
