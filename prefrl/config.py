@@ -221,5 +221,6 @@ class TrainConfig:
 
 UNRECORDED = {"reward_l2_max": 1.0, "pretrain_l2": "end", "reward_norm_data": "recent", "reward_frame_stride": 1}
 """What runs used before config.json recorded these settings (the L2 pair was fixed until
-2026-11-26, the normalisation until 2026-11-23, the reward frame stride until 2026-11-27), so that resuming such a run keeps them now that
-their defaults depend on the task."""
+2026-11-26, the normalisation until 2026-11-23, the reward frame stride until 2026-11-27), so that
+resuming such a run keeps them now that their defaults depend on the task. The Atari CNN's dropout,
+recorded from 2026-11-27, is filled in by `from_json_file` (0.5 for an Atari run, none otherwise)."""
