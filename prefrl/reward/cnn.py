@@ -1,7 +1,8 @@
 """The paper's Atari reward net, `n_members` times, all members in one batched pass.
 
 Per member: 84x84x4 uint8 frames -> conv 7x7/3, 5x5/2, 3x3/1, 3x3/1 (16 filters each, batch norm,
-leaky ReLU, dropout 0.5) -> FC 64 -> scalar. Each member's conv stack runs on its own (channels-
+leaky ReLU, channel dropout: the paper's 0.5 by default here, 0 in prefrl's Atari runs, see
+`prefrl/rl/defaults.py`) -> FC 64 -> scalar. Each member's conv stack runs on its own (channels-
 last): on CPU that is about twice as fast as one grouped convolution over the whole ensemble. The
 FC heads of all members run as one batched matmul. Actions are not an input: the paper's Atari
 predictor sees the frames only.
