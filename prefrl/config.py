@@ -84,6 +84,8 @@ class TrainConfig:
         None, "Most reward-model gradient steps per update (caps --reward-epochs); default 30 (on "
         "Atari each sees every 4th step of its segments, --reward-frame-stride: the CNN costs about as much "
         "as the agent's policy).")
+    reward_batch_size: int | None = opt(
+        None, "Comparisons per ensemble member in each reward-model gradient step; default 32, Atari 16.")
     reward_recent_fraction: float | None = opt(
         None, "Share of each reward-model batch drawn from the labels that arrived since the last update, "
         "the rest from all labels; default 0 (the paper's uniform draw), Atari 0.5 (labels about the "
@@ -143,7 +145,7 @@ class TrainConfig:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         for name in ("segment_length", "label_buffer", "n_envs", "segment_buffer", "query_window", "reward_max_steps",
-                     "initial_episode_steps", "reward_frame_stride"):
+                     "initial_episode_steps", "reward_frame_stride", "reward_batch_size"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")

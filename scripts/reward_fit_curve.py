@@ -104,7 +104,7 @@ def main() -> int:
 
     train_probe = [train[i] for i in rng.choice(len(train), min(len(train), n_test), replace=False)]
     print(f"{config.env}: {len(train)} training labels, {n_test} test labels "
-          f"({plan.kind} reward model, {config.ensemble_size} members, batch {defaults.reward_batch_size})")
+          f"({plan.kind} reward model, {config.ensemble_size} members, batch {trainer.config.batch_size})")
     if args.prefrl_flags:
         print(f"settings replaced: {args.prefrl_flags}")
     print("| gradient steps | training-label accuracy | test-label accuracy | training loss | seconds |")

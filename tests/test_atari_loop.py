@@ -44,8 +44,9 @@ def test_atari_runs_take_the_papers_atari_defaults():
     assert any(isinstance(m, torch.nn.Dropout2d) for m in make_reward_model(replace(
         plan, config=replace(plan.config, reward_conv_dropout=0.5))).modules())
     tuned = reward_trainer_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=100, timesteps=100_000,
-                                                       reward_max_steps=5, reward_recent_fraction=0.0)))
-    assert (tuned.max_steps, tuned.recent_fraction) == (5, 0.0)  # the paper's uniform draw, as before
+                                                       reward_max_steps=5, reward_recent_fraction=0.0,
+                                                       reward_batch_size=8)))
+    assert (tuned.max_steps, tuned.recent_fraction, tuned.batch_size) == (5, 0.0, 8)  # 0.0: the paper's uniform draw
     mujoco = plan_run(TrainConfig(env="HalfCheetah-v5", labels=100, timesteps=100_000))
     assert mujoco.kind == "mujoco" and mujoco.schedule.initial_labels == 25 and mujoco.label_buffer is None
     assert reward_trainer_config(mujoco).recent_fraction == 0.0

@@ -96,6 +96,7 @@ def expect_usage_error(capsys, argv, fragment, runs):
     (["--env", "prefrl/Pong-v0", "--reward-conv-dropout", "1"], "--reward-conv-dropout must be within [0, 1)"),
     (["--reward-conv-dropout", "0"], "--reward-conv-dropout is for the Atari games"),
     (["--reward-frame-stride", "0"], "--reward-frame-stride must be positive"),
+    (["--reward-batch-size", "0"], "--reward-batch-size must be positive"),
     (["--reward-l2-max", "0"], "--reward-l2-max must be a positive number"),
     (["--env", "prefrl/Pong-v0", "--reward-dropout", "0.5"], "--reward-dropout is for the vector tasks"),
     (["--env", "prefrl/Pong-v0", "--explore-steps", "1000"], "--explore-steps is for the vector tasks"),

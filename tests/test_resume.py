@@ -79,7 +79,7 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
         written = resolved_config(plan)
         defaults = {"segment_length", "segment_buffer", "initial_label_fraction", "schedule_horizon",
                     "pretrain_epochs", "reward_max_steps", "reward_recent_fraction", "n_envs",
-                    "reward_l2_max", "pretrain_l2", "reward_norm_data", "reward_frame_stride"}
+                    "reward_l2_max", "pretrain_l2", "reward_norm_data", "reward_frame_stride", "reward_batch_size"}
         assert all(getattr(written, name) is not None for name in defaults)
         assert written.reward_max_steps == reward_trainer_config(plan).max_steps
         # read back from JSON, the written config plans the same run, flag for flag
@@ -90,7 +90,7 @@ def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():
                 assert getattr(again, f.name) == getattr(plan, f.name), f.name
     pong = resolved_config(plan_run(TrainConfig(env="prefrl/Pong-v0", labels=3300, timesteps=1_000_000)))
     assert (pong.reward_max_steps, pong.reward_recent_fraction, pong.label_buffer, pong.segment_length) == (30, 0.5, 3000, 25)
-    assert (pong.reward_conv_dropout, pong.reward_frame_stride) == (0.0, 4)
+    assert (pong.reward_conv_dropout, pong.reward_frame_stride, pong.reward_batch_size) == (0.0, 4, 16)
     assert round(pong.initial_label_fraction * 3300) == 500
 
 

@@ -185,7 +185,7 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
     reward = reward_settings(config)
     return RewardTrainerConfig(
         lr=config.reward_lr, epochs_per_round=config.reward_epochs, random_answer_prob=config.random_answer_prob,
-        batch_size=d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
+        batch_size=config.reward_batch_size or d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
         eval_comparisons=d.eval_comparisons, recent_fraction=recent,
         pretrain_l2_every_epoch=reward.pretrain_l2 == "epoch", l2_max=reward.l2_max,
         frame_stride=config.reward_frame_stride or d.reward_frame_stride)
@@ -200,7 +200,8 @@ def resolved_config(plan: RunPlan) -> TrainConfig:
         plan.config, segment_length=plan.segment_length, segment_buffer=plan.segment_buffer,
         label_buffer=plan.label_buffer, initial_label_fraction=plan.schedule.initial_fraction,
         schedule_horizon=plan.schedule.horizon, pretrain_epochs=plan.pretrain_epochs,
-        reward_max_steps=trainer.max_steps, reward_recent_fraction=trainer.recent_fraction,
+        reward_max_steps=trainer.max_steps, reward_batch_size=trainer.batch_size,
+        reward_recent_fraction=trainer.recent_fraction,
         reward_frame_stride=trainer.frame_stride, reward_conv_dropout=conv_dropout(plan), n_envs=plan.ppo.n_envs,
         reward_inputs=reward.inputs, reward_l2_max=reward.l2_max, pretrain_l2=reward.pretrain_l2,
         reward_norm_data=reward.norm_data)
