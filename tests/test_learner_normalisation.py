@@ -50,7 +50,7 @@ def member_means(model, obs, acts):
 @pytest.mark.parametrize("data", ["recent", "initial"])
 def test_output_normalisation_is_fitted_on_the_chosen_segments(tmp_path, data):
     with PreferenceStore(tmp_path / "p.sqlite") as store:
-        learner, (first_obs, first_acts, _), (new_obs, new_acts, _) = run_two_updates(store, data)
+        learner, (first_obs, first_acts, _), (new_obs, new_acts, new_true) = run_two_updates(store, data)
     fitted_on, other = ((new_obs, new_acts), (first_obs, first_acts)) if data == "recent" else \
         ((first_obs, first_acts), (new_obs, new_acts))
     mean, std = member_means(learner.model, *fitted_on)
@@ -59,6 +59,12 @@ def test_output_normalisation_is_fitted_on_the_chosen_segments(tmp_path, data):
     # the model learned that the shifted segments are better, so the two samples' means differ
     other_mean, _ = member_means(learner.model, *other)
     assert np.all(np.abs(other_mean) > 0.5)
+    # the correlation of predicted with true return is over the recent sample (all 30 live segments) either way
+    with torch.no_grad():
+        predicted = learner.model(torch.as_tensor(new_obs.reshape(-1, 3)), torch.as_tensor(new_acts.reshape(-1, 2)))
+    predicted = predicted.mean(0).view(30, 4).sum(1).numpy()
+    np.testing.assert_allclose(learner.metrics["reward/return_corr"], np.corrcoef(predicted, new_true.sum(1))[0, 1],
+                               rtol=1e-5)
     if data == "initial":
         ref_obs, ref_acts = learner.reference
         np.testing.assert_array_equal(ref_obs, first_obs.reshape(-1, 3))  # sampled once, kept

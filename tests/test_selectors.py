@@ -1,9 +1,15 @@
 import numpy as np
+import pytest
 import torch
 
+from prefrl.preferences import PreferenceStore
 from prefrl.query.selectors import DisagreementSelector, RandomSelector, preference_variance
-from prefrl.reward.ensemble import MLPRewardEnsemble
+from prefrl.reward.dataset import PreferenceDataset
+from prefrl.reward.ensemble import MLPRewardEnsemble, segment_returns
+from prefrl.reward.trainer import RewardTrainer, preference_accuracy
+from prefrl.rl.learner import PreferenceLearner
 from prefrl.segments import SegmentBuffer
+from prefrl.teachers.oracle import SyntheticOracle
 
 
 def filled_buffer(rng, n=300, length=8):
@@ -45,3 +51,50 @@ def test_queries_come_from_the_most_recent_segments_only():
         pairs = selector.select(buf, 30, np.random.default_rng(1))
         assert pairs.min() >= 260 and pairs.max() <= 299
         assert (pairs[:, 0] != pairs[:, 1]).all()
+
+
+def test_disagreement_selector_keeps_its_candidates_scores():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    buf = filled_buffer(rng, n=60)
+    model = MLPRewardEnsemble(3, 2, n_members=3)
+    selector = DisagreementSelector(model, oversample=4)
+    chosen = selector.select(buf, 10, np.random.default_rng(1))
+    obs, acts, _ = buf.batch(chosen[:, 1])
+    fresh = segment_returns(model, torch.as_tensor(obs), torch.as_tensor(acts))  # (M, 10)
+    torch.testing.assert_close(selector.scored.lookup(chosen.T)[:, 1], fresh)
+    unscored = np.setdiff1d(np.arange(60), selector.scored.ids)[:1]
+    with pytest.raises(KeyError):
+        selector.scored.lookup(unscored)
+
+
+class RecordingSelector(DisagreementSelector):
+    def select(self, buffer, n_queries, rng):
+        self.chosen = super().select(buffer, n_queries, rng)
+        return self.chosen
+
+
+def test_heldout_accuracy_from_the_selectors_scores_is_the_rescored_one(tmp_path):
+    """The learner takes the held-out accuracy of new labels from the disagreement selector's
+    scores rather than scoring their segments again: the same figure."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    buf = SegmentBuffer(200, 4, (3,), np.float32, 2, 0)
+    for _ in range(200):  # true reward: the first observation component
+        obs = rng.normal(size=(4, 3))
+        buf.add(obs, rng.normal(size=(4, 2)), obs[:, 0], np.zeros((4, 0)))
+    model = MLPRewardEnsemble(3, 2)
+    dataset = PreferenceDataset(3, rng)
+    selector = RecordingSelector(model, oversample=3)
+    with PreferenceStore(tmp_path / "p.sqlite") as store:
+        learner = PreferenceLearner(model, buf, 1, selector, SyntheticOracle(), store, dataset,
+                                    RewardTrainer(model, dataset), rng)
+        learner.ask(40)
+        learner.update_reward_model()
+        learner.ask(60)
+        pairs = [(buf.get(a), buf.get(b)) for a, b in selector.chosen]
+        targets = [c.answer.target for c in store.comparisons()[-60:]]
+    side = lambda i, key: [getattr(p[i], key) for p in pairs]  # noqa: E731
+    rescored = preference_accuracy(model, side(0, "obs"), side(0, "acts"), side(1, "obs"), side(1, "acts"), targets)
+    assert 0.6 < rescored < 1.0  # a partly trained model: a figure that can be wrong both ways
+    assert learner.metrics["reward/heldout_accuracy"] == pytest.approx(rescored)

@@ -8,7 +8,7 @@ then keeps the pairs whose predicted preference probability varies most across e
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -39,6 +39,13 @@ def sample_candidate_pairs(buffer: SegmentBuffer, n_pairs: int, rng: np.random.G
 @torch.no_grad()
 def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarray) -> np.ndarray:
     """Variance across members of P[left > right] for each pair, (n_pairs,)."""
+    return scored_preference_variance(model, buffer, pairs)[0]
+
+
+@torch.no_grad()
+def scored_preference_variance(model: nn.Module, buffer: SegmentBuffer,
+                               pairs: np.ndarray) -> tuple[np.ndarray, "ScoredSegments"]:
+    """`preference_variance`, and the scores it was computed from."""
     model.eval()
     unique, inverse = np.unique(pairs, return_inverse=True)
     returns = returns_in_chunks(model, len(unique),
@@ -46,7 +53,22 @@ def preference_variance(model: nn.Module, buffer: SegmentBuffer, pairs: np.ndarr
                                 buffer.obs[0].nbytes, buffer.length)  # (M, U)
     inverse = torch.as_tensor(inverse.reshape(pairs.shape))
     p_left = torch.sigmoid(returns[:, inverse[:, 0]] - returns[:, inverse[:, 1]])
-    return p_left.var(0, unbiased=False).numpy()
+    return p_left.var(0, unbiased=False).numpy(), ScoredSegments(unique, returns)
+
+
+class ScoredSegments(NamedTuple):
+    """Segments' unnormalised returns by each member of a model, as the model was when scoring them."""
+    ids: np.ndarray
+    """Segment ids, ascending, (U,)."""
+    returns: torch.Tensor
+    """(M, U)."""
+
+    def lookup(self, ids: np.ndarray) -> torch.Tensor:
+        """The returns (M, *ids.shape) of segments `ids`, each of which was scored."""
+        pos = np.searchsorted(self.ids, ids)
+        if not np.array_equal(self.ids[np.minimum(pos, len(self.ids) - 1)], ids):
+            raise KeyError("some of these segments were not scored")
+        return self.returns[:, torch.as_tensor(pos)]
 
 
 class QuerySelector(Protocol):
@@ -65,7 +87,9 @@ class RandomSelector:
 
 
 class DisagreementSelector:
-    """Sample `oversample` x n candidate pairs; keep the n with the highest member variance."""
+    """Sample `oversample` x n candidate pairs; keep the n with the highest member variance. The
+    candidates' scores stay in `scored` until the next selection (the learner's held-out accuracy
+    on the chosen pairs needs them, with the same model)."""
 
     def __init__(self, model: nn.Module, oversample: int = 10, pool: int | None = None,
                  recent: int | None = None) -> None:
@@ -75,10 +99,11 @@ class DisagreementSelector:
         self.oversample = oversample
         self.pool = pool
         self.recent = recent
+        self.scored: ScoredSegments | None = None
 
     def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
         candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng, self.pool, self.recent)
-        variance = preference_variance(self.model, buffer, candidates)
+        variance, self.scored = scored_preference_variance(self.model, buffer, candidates)
         top = np.argsort(-variance, kind="stable")[:n_queries]
         return candidates[top]
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from prefrl.reward.ensemble import (EnsembleLinear, agent_reward, blend_output_stats, chunk_slices, linear_weight_norms,
-                                    model_device)
+                                    model_device, normalize_output)
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 """`auto`: bfloat16 on a CUDA GPU, and where the CPU computes it natively (AVX-512 BF16 or AMX);
@@ -120,8 +120,7 @@ class CNNRewardEnsemble(nn.Module):
         return convs + linear_weight_norms(self.head)
 
     def forward(self, obs: torch.Tensor, acts: torch.Tensor | None = None) -> torch.Tensor:
-        raw = self.raw(obs)
-        return (raw - self.out_mean[:, None]) / self.out_std[:, None] * self.reward_std
+        return normalize_output(self, self.raw(obs))
 
     @torch.inference_mode()
     def predict_reward(self, obs: np.ndarray, acts: np.ndarray | None = None,
@@ -136,9 +135,9 @@ class CNNRewardEnsemble(nn.Module):
 
     @torch.inference_mode()
     def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray | None = None,
-                                 momentum: float = 1.0) -> None:
+                                 momentum: float = 1.0) -> torch.Tensor:
         """Each member independently to zero mean and `reward_std` std on these frames (moved only
-        `momentum` of the way, see `blend_output_stats`)."""
+        `momentum` of the way, see `blend_output_stats`). Returns their unnormalised rewards, (M, B)."""
         was_training = self.training
         self.eval()
         device = model_device(self)
@@ -146,6 +145,7 @@ class CNNRewardEnsemble(nn.Module):
                          for sl in chunk_slices(len(obs), obs[0].nbytes)], dim=1)
         blend_output_stats(self, raw, momentum)
         self.train(was_training)
+        return raw
 
 
 PIXEL_SCALE = 1.0 / 255.0

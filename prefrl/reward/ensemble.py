@@ -109,9 +109,7 @@ class MLPRewardEnsemble(nn.Module):
 
     def forward(self, obs: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
         """Normalised per-member rewards, (M, B)."""
-        raw = self.raw(obs, acts)
-        shape = (-1,) + (1,) * (raw.dim() - 1)
-        return (raw - self.out_mean.view(shape)) / self.out_std.view(shape) * self.reward_std
+        return normalize_output(self, self.raw(obs, acts))
 
     @torch.inference_mode()
     def predict_reward(self, obs: np.ndarray, acts: np.ndarray, disagreement: float = 0.0) -> np.ndarray:
@@ -139,14 +137,16 @@ class MLPRewardEnsemble(nn.Module):
         self.in_std.copy_(std)
 
     @torch.inference_mode()
-    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray, momentum: float = 1.0) -> None:
+    def fit_output_normalization(self, obs: np.ndarray, acts: np.ndarray, momentum: float = 1.0) -> torch.Tensor:
         """Each member independently to zero mean, unit std (times `reward_std`) on this data;
-        with `momentum` < 1 the statistics move only that share of the way (`blend_output_stats`)."""
+        with `momentum` < 1 the statistics move only that share of the way (`blend_output_stats`).
+        Returns the data's unnormalised rewards, (M, B), on the model's device."""
         device = model_device(self)
         obs, acts = torch.as_tensor(obs), torch.as_tensor(acts)
         raw = torch.cat([self.raw(obs[sl].to(device), acts[sl].to(device))
                          for sl in chunk_slices(len(acts), obs[0].nbytes)], dim=1)
         blend_output_stats(self, raw, momentum)
+        return raw
 
 
 def agent_reward(members: torch.Tensor, disagreement: float = 0.0) -> torch.Tensor:
@@ -164,6 +164,16 @@ def agent_reward(members: torch.Tensor, disagreement: float = 0.0) -> torch.Tens
     if disagreement == 0:  # the paper's plain mean; no second pass over the members
         return mean
     return mean + disagreement * members.std(0, unbiased=False)
+
+
+def normalize_output(model: nn.Module, raw: torch.Tensor, steps: int = 1) -> torch.Tensor:
+    """A model's unnormalised rewards (M, ...) shifted and scaled per member by its output
+    statistics, to `reward_std`: what its forward pass returns. With `steps`, `raw` holds sums
+    over that many steps (segment returns), and each step's shift is taken that many times. On
+    `raw`'s device, wherever the model is."""
+    shape = (-1,) + (1,) * (raw.dim() - 1)
+    mean, std = model.out_mean.to(raw.device).view(shape), model.out_std.to(raw.device).view(shape)
+    return (raw - steps * mean) / std * model.reward_std
 
 
 def blend_output_stats(model: nn.Module, raw: torch.Tensor, momentum: float) -> None:

@@ -244,15 +244,20 @@ def preference_accuracy(model: nn.Module, left_obs, left_acts, right_obs, right_
     """Share of decided comparisons (not 'equal') where the ensemble mean prefers the right side.
 
     Returns None when there are no decided comparisons."""
-    target = torch.as_tensor(np.asarray(target, dtype=np.float32))
-    decided = target != 0.5
-    if int(decided.sum()) == 0:
-        return None
     def returns(obs, acts) -> torch.Tensor:  # obs/acts: arrays or lists of per-segment arrays
         return returns_in_chunks(model, len(obs), lambda sl: (torch.as_tensor(np.stack(obs[sl])),
                                                                torch.as_tensor(np.stack(acts[sl]))),
                                  obs[0].nbytes, len(obs[0]), normalized=True).mean(0)
 
-    r_left, r_right = returns(left_obs, left_acts), returns(right_obs, right_acts)
+    return decided_accuracy(returns(left_obs, left_acts), returns(right_obs, right_acts), target)
+
+
+def decided_accuracy(r_left: torch.Tensor, r_right: torch.Tensor, target) -> float | None:
+    """Share of decided comparisons (target not 0.5) where the higher of the predicted returns
+    (n,) is the preferred side; None when none is decided."""
+    target = torch.as_tensor(np.asarray(target, dtype=np.float32))
+    decided = target != 0.5
+    if int(decided.sum()) == 0:
+        return None
     correct = (r_left > r_right) == (target > 0.5)
     return float((correct & decided).sum() / decided.sum())

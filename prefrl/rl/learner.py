@@ -13,8 +13,8 @@ from torch import nn
 from prefrl.preferences import PreferenceStore
 from prefrl.query.selectors import QuerySelector
 from prefrl.reward.dataset import PreferenceDataset
-from prefrl.reward.ensemble import returns_in_chunks
-from prefrl.reward.trainer import RewardTrainer, preference_accuracy
+from prefrl.reward.ensemble import normalize_output, returns_in_chunks
+from prefrl.reward.trainer import RewardTrainer, decided_accuracy, preference_accuracy
 from prefrl.rl.reward_wrapper import RolloutRecord
 from prefrl.segments import SegmentBuffer, SegmentCollector
 from prefrl.teachers.base import Teacher
@@ -95,9 +95,11 @@ class PreferenceLearner:
             self.store.add_queries(pairs)
             return len(pairs)
         answers = self.teacher.answer(pairs)
-        ids = self.store.add_comparisons(pairs, answers, self.teacher.name)  # acknowledged from here on
-        self._seen_comparison = max(ids)
-        self._add_labels(pairs, answers)
+        comparison_ids = self.store.add_comparisons(pairs, answers, self.teacher.name)  # acknowledged from here on
+        self._seen_comparison = max(comparison_ids)
+        scored = getattr(self.selector, "scored", None)  # the disagreement selector's scores, this model's
+        self._add_labels(pairs, answers, None if scored is None else
+                         normalize_output(self.model, scored.lookup(ids.T), self.buffer.length).mean(0))
         return len(pairs)
 
     def collect_answers(self) -> int:
@@ -119,13 +121,19 @@ class PreferenceLearner:
         self._add_labels([(segments[c.left_id], segments[c.right_id]) for c in new], [c.answer for c in new])
         return len(new)
 
-    def _add_labels(self, pairs, answers) -> None:
+    def _add_labels(self, pairs, answers, returns: torch.Tensor | None = None) -> None:
+        """Add answered pairs to the label set. `returns` (2, n): the pairs' predicted returns (the
+        members' normalised mean) by the current model, where they were already scored."""
         # The current model has not seen these labels: its accuracy on them is a held-out figure.
-        decided = [(pair, a.target) for pair, a in zip(pairs, answers) if a.target is not None]
+        decided = [i for i, a in enumerate(answers) if a.target is not None]
         if decided:
-            side = lambda i, key: [getattr(p[i], key) for p, _ in decided]  # noqa: E731
-            acc = preference_accuracy(self.model, side(0, "obs"), side(0, "acts"), side(1, "obs"),
-                                      side(1, "acts"), [t for _, t in decided])
+            targets = [answers[i].target for i in decided]
+            if returns is not None:
+                acc = decided_accuracy(returns[0, decided], returns[1, decided], targets)
+            else:
+                side = lambda s, key: [getattr(pairs[i][s], key) for i in decided]  # noqa: E731
+                acc = preference_accuracy(self.model, side(0, "obs"), side(0, "acts"), side(1, "obs"),
+                                          side(1, "acts"), targets)
             if acc is not None:
                 self.metrics["reward/heldout_accuracy"] = acc
         if self.dataset.add(pairs, answers):
@@ -152,13 +160,16 @@ class PreferenceLearner:
             if self.reference is None:
                 self.reference = (flat_obs.copy(), flat_acts.copy())
             self.model.fit_output_normalization(*self.reference, momentum=momentum)
-        else:
-            self.model.fit_output_normalization(flat_obs, flat_acts, momentum=momentum)
+            with torch.no_grad():
+                predicted = returns_in_chunks(self.model, len(obs),
+                                              lambda sl: (torch.as_tensor(obs[sl]), torch.as_tensor(acts[sl])),
+                                              obs[0].nbytes, obs.shape[1], normalized=True).mean(0).numpy()
+        else:  # the sample's scores from the fit serve the correlation too: no second pass over it
+            raw = self.model.fit_output_normalization(flat_obs, flat_acts, momentum=momentum)
+            with torch.no_grad():
+                predicted = normalize_output(self.model, raw).view(raw.shape[0], *obs.shape[:2]).sum(-1)
+            predicted = predicted.mean(0).cpu().numpy()
         self.stats_fitted = True
-        with torch.no_grad():
-            predicted = returns_in_chunks(self.model, len(obs),
-                                          lambda sl: (torch.as_tensor(obs[sl]), torch.as_tensor(acts[sl])),
-                                          obs[0].nbytes, obs.shape[1], normalized=True).mean(0).numpy()
         true = true_rewards.sum(1)
         if len(true) > 2 and true.std() > 0 and predicted.std() > 0:
             metrics["reward/return_corr"] = float(np.corrcoef(predicted, true)[0, 1])
