@@ -41,7 +41,8 @@ def random_segments(rng: np.random.Generator, n: int, length: int, stack: int = 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--labels", type=int, default=ATARI.label_buffer, help="labels in the set (Atari's FIFO holds 3,000)")
+    p.add_argument("--labels", type=int, default=ATARI.label_buffer,
+                   help="labels in the set (Atari's FIFO holds 3,000)")
     p.add_argument("--segment-length", type=int, default=25, help="steps per segment (Atari default)")
     p.add_argument("--members", type=int, default=3, help="ensemble members")
     p.add_argument("--repeats", type=int, default=5, help="timed updates (after one warm-up)")

@@ -309,6 +309,17 @@ def test_bench_reward_cnn_times_every_variant_and_rejects_bad_counts():
     assert bad.returncode == 2 and "must be positive" in bad.stderr
 
 
+def test_bench_reward_update_times_an_atari_update_and_rejects_bad_counts():
+    script = str(ROOT / "scripts" / "bench_reward_update.py")
+    proc = subprocess.run([sys.executable, script, "--labels", "12", "--segment-length", "6", "--members", "2",
+                           "--repeats", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "12 labels of 6-step segments, 2 members" in proc.stdout
+    assert float(proc.stdout.split("median ")[1].split(" s")[0]) > 0
+    bad = subprocess.run([sys.executable, script, "--labels", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "must be positive" in bad.stderr
+
+
 def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     script = [sys.executable, str(ROOT / "scripts" / "bench_atari.py")]
     proc = subprocess.run(script + ["--game", "Pong", "--seeds", "0", "--timesteps", "2200", "--labels", "12",

@@ -75,8 +75,10 @@ class CNNRewardEnsemble(nn.Module):
             layers: list[nn.Module] = []
             in_ch = channels
             for kernel, stride in CONV_LAYERS:
+                # in place: batch norm's backward needs its input, not its output (same results, less memory)
                 layers += [nn.Conv2d(in_ch, filters, kernel, stride), nn.BatchNorm2d(filters),
-                           nn.LeakyReLU(negative_slope, inplace=True), nn.Dropout2d(dropout) if dropout else nn.Identity()]
+                           nn.LeakyReLU(negative_slope, inplace=True),
+                           nn.Dropout2d(dropout) if dropout else nn.Identity()]
                 in_ch = filters
             return nn.Sequential(*layers)
 

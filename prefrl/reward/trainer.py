@@ -189,7 +189,8 @@ class RewardTrainer:
             rows = torch.randperm(n, generator=self.generator)[:cfg.eval_comparisons]
         segs, inverse = torch.unique(torch.cat([data["left"][rows], data["right"][rows]]), return_inverse=True)
         seg_obs = data["seg_obs"]
-        returns = returns_in_chunks(self.model, len(segs), lambda sl: (take(seg_obs, segs[sl]), take(data["seg_acts"], segs[sl])),
+        returns = returns_in_chunks(self.model, len(segs),
+                                    lambda sl: (take(seg_obs, segs[sl]), take(data["seg_acts"], segs[sl])),
                                     seg_obs[0].numel() * seg_obs.element_size(), seg_obs.shape[1])  # (M, segments)
         r_left, r_right = returns[:, inverse[:len(rows)]], returns[:, inverse[len(rows):]]
         target = data["target"][rows]
