@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,16 +28,9 @@ from prefrl.reward.dataset import PreferenceDataset
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.compute import configure_process
 from prefrl.rl.defaults import ATARI
-from prefrl.segments import Segment, stacked_view
 
-
-def random_segments(rng: np.random.Generator, n: int, length: int, stack: int = 4) -> list[Segment]:
-    segments = []
-    for i in range(n):
-        frames = rng.integers(0, 256, size=(length + stack - 1, 84, 84), dtype=np.uint8)
-        segments.append(Segment(i, stacked_view(frames, stack), np.zeros((length, 1), np.float32),
-                                np.zeros(length, np.float32), np.zeros((length, 0))))
-    return segments
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from label_set_memory import random_pixel_segment  # noqa: E402
 
 
 def main() -> int:
@@ -54,7 +48,7 @@ def main() -> int:
     configure_process(args.threads)
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
-    segments = random_segments(rng, 2 * args.labels, args.segment_length)
+    segments = [random_pixel_segment(rng, i, args.segment_length) for i in range(2 * args.labels)]
     dataset = PreferenceDataset(args.members, rng, max_size=args.labels)
     dataset.add([(segments[2 * i], segments[2 * i + 1]) for i in range(args.labels)],
                 [Answer.LEFT if i % 2 else Answer.RIGHT for i in range(args.labels)])

@@ -18,6 +18,15 @@ import numpy as np
 from bench_atari import rss_mib  # this process's resident memory, as the Atari benchmark samples it
 
 
+def random_pixel_segment(rng: np.random.Generator, sid: int, length: int = 25, stack: int = 4):
+    """A Pong-shaped segment of random pixels, (length, 84, 84, stack) stacks of distinct frames, as
+    the env makes them (the label set's cost does not depend on what the frames show)."""
+    from prefrl.segments import Segment, stacked_view
+
+    frames = rng.integers(0, 256, (length + stack - 1, 84, 84), dtype=np.uint8)
+    return Segment(sid, stacked_view(frames, stack), np.zeros((length, 1), np.float32),
+                   np.zeros(length, np.float32), np.zeros((length, 0)))
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--labels", type=int, default=4000, help="labels added in all")
@@ -30,16 +39,14 @@ def main() -> int:
 
     from prefrl.preferences import Answer
     from prefrl.reward.dataset import PreferenceDataset
-    from prefrl.segments import Segment, stacked_view
+    from prefrl.segments import Segment
 
     rng = np.random.default_rng(0)
     data = PreferenceDataset(3, rng, max_size=args.fifo)
     next_id = iter(range(10**9))
 
     def segment() -> Segment:
-        frames = rng.integers(0, 256, (28, 84, 84), dtype=np.uint8)
-        return Segment(next(next_id), stacked_view(frames, 4), np.zeros((25, 1), np.float32),
-                       np.zeros(25, np.float32), np.zeros((25, 0)))
+        return random_pixel_segment(rng, next(next_id))
 
     base, peak, added = rss_mib(), 0.0, 0
     while added < args.labels:
