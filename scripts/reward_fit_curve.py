@@ -17,7 +17,6 @@ Writes the table and `reward_fit_curve.png` into `--out` (default: the run folde
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -39,37 +38,26 @@ def main() -> int:
                    help='`prefrl train` flags that replace the run\'s own settings for the fresh model, as one '
                         'string, e.g. "--reward-conv-dropout 0 --reward-frame-stride 4"')
     args = p.parse_args()
-    store_path = args.run_dir / "preferences.sqlite"
-    if not (args.run_dir / "config.json").is_file() or not store_path.is_file():
-        print(f"reward_fit_curve: error: {args.run_dir} has no config.json and preferences.sqlite; "
-              f"give a run folder written by `prefrl train`", file=sys.stderr)
-        return 2
     if min(args.steps) < 0 or not 0.0 < args.test_fraction < 1.0:
         print("reward_fit_curve: error: --steps must be 0 or more and --test-fraction within (0, 1)", file=sys.stderr)
         return 2
 
     import torch
 
-    from prefrl.config import ConfigError, TrainConfig
-    from prefrl.preferences import Answer, PreferenceStore
+    from prefrl.preferences import Answer
     from prefrl.reward.dataset import PreferenceDataset
     from prefrl.reward.trainer import RewardTrainer, preference_accuracy
     from prefrl.rl.compute import configure_process
     from prefrl.rl.learner import normalization_segment_count
-    from prefrl.rl.training import make_reward_model, plan_run, reward_trainer_config
+    from prefrl.rl.training import make_reward_model, reward_trainer_config
 
-    from bench_mujoco import prefrl_overrides
+    from run_labels import RunLabelsError, load_run_labels
 
-    config = TrainConfig.from_json_file(args.run_dir / "config.json")
     try:
-        config = dataclasses.replace(config, **prefrl_overrides(args.prefrl_flags))
-        plan = plan_run(config)
-    except (ValueError, ConfigError) as exc:
+        config, plan, labels, segments = load_run_labels(args.run_dir, args.prefrl_flags)
+    except RunLabelsError as exc:
         print(f"reward_fit_curve: error: {exc}", file=sys.stderr)
         return 2
-    with PreferenceStore(store_path) as store:
-        labels = [c for c in store.comparisons() if Answer(c.answer).target is not None]
-        segments = store.segments({c.left_id for c in labels} | {c.right_id for c in labels})
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(labels))
     n_test = int(round(args.test_fraction * len(labels)))

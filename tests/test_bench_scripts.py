@@ -430,3 +430,40 @@ def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(ho
     assert cells[1] == cells[2] == cells[3] and cells[0] != "nan"  # one run read three ways; the agent's own curve
     assert_refused(script, [(["--timesteps", "0"], "--timesteps must be positive"),
                             (["--compare", str(tmp_path)], "has neither progress.csv")], not_a_run=tmp_path)
+
+
+def test_replay_label_stream_scores_each_updates_labels_before_training_on_them(hopper_run, tmp_path):
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from replay_label_stream import running_mean, summarise, update_boundaries
+
+    bounds = update_boundaries(next(hopper_run.glob("progress.csv")))
+    assert bounds[0] >= 1 and bounds == sorted(set(bounds)) and len(bounds) >= 2
+    script = [sys.executable, str(ROOT / "scripts" / "replay_label_stream.py"), str(hopper_run)]
+    proc = subprocess.run(script + ["--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "a" / "replay.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["labels"]) for r in rows] == bounds[1:]  # one row per update, in the run's batches
+    assert [int(r["new_labels"]) for r in rows] == list(np.diff(bounds))
+    assert all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows if r["accuracy"] != "nan")
+    assert all(float(r["loss"]) > 0 for r in rows)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["updates"] == len(rows) and summary["labels"] == bounds[-1]
+    other = subprocess.run(script + ["--updates", "1", "--prefrl-flags", "--reward-max-steps 5", "--out",
+                                     str(tmp_path / "b"), "--compare", str(tmp_path / "a")],
+                           capture_output=True, text=True, timeout=300)
+    assert other.returncode == 0 and "settings replaced: --reward-max-steps 5" in other.stdout, other.stderr[-3000:]
+    assert (tmp_path / "b" / "replay_label_stream.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len((tmp_path / "b" / "replay.csv").read_text().splitlines()) == 2  # header and one update
+    assert_refused(script, [(["--updates", "0"], "--updates must be at least 1"),
+                            (["--compare", str(tmp_path)], "has no replay.csv"),
+                            (["--prefrl-flags", "--bogus 1"], "unknown `prefrl train` flags --bogus")],
+                   not_a_run=tmp_path)
+    # the summary weights each update by its labels, and the running mean skips gaps
+    s = summarise([{"accuracy": 1.0, "loss": 1.0, "return_corr": 0.0, "new_labels": 3},
+                   {"accuracy": 0.0, "loss": 2.0, "return_corr": float("nan"), "new_labels": 1}])
+    assert (s["accuracy"], s["loss"], s["return_corr"], s["loss_second_half"]) == (0.75, 1.25, 0.0, 2.0)
+    assert np.isnan(s["return_corr_second_half"])
+    assert np.allclose(running_mean(np.array([1.0, np.nan, 3.0]), 2), [1.0, 1.0, 3.0])
