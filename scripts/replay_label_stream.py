@@ -218,11 +218,12 @@ def plot(rows: list[dict], out: Path, compare: list[Path], env: str) -> Path:
         for ax, key in zip(axes, ("accuracy", "loss", "return_corr")):
             y = np.array([r[key] for r in curve], dtype=float)
             ax.plot(x, running_mean(y, 10), label=name)
-    for ax, title in zip(axes, ("accuracy on new labels", "loss on new labels (lower is better)",
-                                "predicted vs true return, new labels' segments")):
-        ax.set(xlabel="labels received", title=title + " (running mean of 10 updates)")
+    for ax, title in zip(axes, ("accuracy on new labels", "BT loss on new labels (lower is better)",
+                                "correlation, predicted vs true return")):
+        ax.set(xlabel="labels received", title=title)
     axes[0].legend()
-    fig.suptitle(f"{env}: the run's label stream replayed, each update's labels scored before training on them")
+    fig.suptitle(f"{env}: the run's label stream replayed, each update's new labels scored before training on "
+                 f"them (running mean of 10 updates)")
     return save_figure(fig, out / "replay_label_stream.png")
 
 
