@@ -467,3 +467,30 @@ def test_replay_label_stream_scores_each_updates_labels_before_training_on_them(
     assert (s["accuracy"], s["loss"], s["return_corr"], s["loss_second_half"]) == (0.75, 1.25, 0.0, 2.0)
     assert np.isnan(s["return_corr_second_half"])
     assert np.allclose(running_mean(np.array([1.0, np.nan, 3.0]), 2), [1.0, 1.0, 3.0])
+
+
+def test_label_contents_counts_uninformative_pairs_and_events_per_block(hopper_run, tmp_path):
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from label_contents import block_contents
+
+    quiet, won, lost = np.zeros(4), np.array([0.0, 1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0, -1.0])
+    rows = block_contents(np.array([0.5, 1.0, 0.0, 0.5, 0.0]), [quiet, won, quiet, quiet, lost],
+                          [quiet, quiet, lost, quiet, won], block=2)
+    assert [(r["first"], r["last"]) for r in rows] == [(1, 2), (3, 4), (5, 5)]
+    assert [r["equal"] for r in rows] == [0.5, 0.5, 0.0]
+    assert [r["no_event"] for r in rows] == [0.5, 0.5, 0.0]
+    assert [r["won_per_pair"] for r in rows] == [0.5, 0.0, 1.0]
+    assert [r["lost_per_pair"] for r in rows] == [0.0, 1.0, 2.0]
+    script = [sys.executable, str(ROOT / "scripts" / "label_contents.py"), str(hopper_run)]
+    proc = subprocess.run(script + ["--block", "5", "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "label_contents.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert int(table[-1]["last"]) == 12 and len(table) == 3  # the run's 12 labels in blocks of 5
+    assert all(float(r["no_event"]) == 0.0 for r in table)  # Hopper pays something at every step
+    assert all(float(r["agent_steps"]) > 0 for r in table)
+    assert (tmp_path / "label_contents.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_refused(script, [(["--block", "0"], "--block must be at least 1")], not_a_run=tmp_path)
