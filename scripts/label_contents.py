@@ -58,13 +58,12 @@ def main() -> int:
         print("label_contents: error: --block must be at least 1", file=sys.stderr)
         return 2
     from prefrl.preferences import Answer
-    from run_labels import RunLabelsError, load_run_labels
+    from run_labels import load_or_report
 
-    try:
-        config, _, labels, segments = load_run_labels(args.run_dir)
-    except RunLabelsError as exc:
-        print(f"label_contents: error: {exc}", file=sys.stderr)
+    loaded = load_or_report("label_contents", args.run_dir)
+    if loaded is None:
         return 2
+    config, _, labels, segments = loaded
     if not labels:
         print(f"label_contents: error: {args.run_dir} holds no answered comparisons yet", file=sys.stderr)
         return 2

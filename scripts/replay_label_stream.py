@@ -84,13 +84,12 @@ def main() -> int:
     from prefrl.rl.learner import normalization_segment_count
     from prefrl.rl.training import make_reward_model, reward_trainer_config
 
-    from run_labels import RunLabelsError, load_run_labels
+    from run_labels import load_or_report
 
-    try:
-        config, plan, labels, segments = load_run_labels(args.run_dir, args.prefrl_flags)
-    except RunLabelsError as exc:
-        print(f"replay_label_stream: error: {exc}", file=sys.stderr)
+    loaded = load_or_report("replay_label_stream", args.run_dir, args.prefrl_flags)
+    if loaded is None:
         return 2
+    config, plan, labels, segments = loaded
     progress = next(args.run_dir.glob("progress.csv"), None)
     bounds = update_boundaries(progress) if progress else []
     bounds = [b for b in bounds if b <= len(labels)]

@@ -51,13 +51,12 @@ def main() -> int:
     from prefrl.rl.learner import normalization_segment_count
     from prefrl.rl.training import make_reward_model, reward_trainer_config
 
-    from run_labels import RunLabelsError, load_run_labels
+    from run_labels import load_or_report
 
-    try:
-        config, plan, labels, segments = load_run_labels(args.run_dir, args.prefrl_flags)
-    except RunLabelsError as exc:
-        print(f"reward_fit_curve: error: {exc}", file=sys.stderr)
+    loaded = load_or_report("reward_fit_curve", args.run_dir, args.prefrl_flags)
+    if loaded is None:
         return 2
+    config, plan, labels, segments = loaded
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(labels))
     n_test = int(round(args.test_fraction * len(labels)))

@@ -36,3 +36,15 @@ def load_run_labels(run_dir: Path, prefrl_flags: str = ""):
         labels = [c for c in store.comparisons() if Answer(c.answer).target is not None]
         segments = store.segments({c.left_id for c in labels} | {c.right_id for c in labels})
     return config, plan, labels, segments
+
+
+def load_or_report(prog: str, run_dir: Path, prefrl_flags: str = ""):
+    """`load_run_labels`, or None after printing its error as `prog: error: ...` on stderr (the
+    caller then exits 2)."""
+    import sys
+
+    try:
+        return load_run_labels(run_dir, prefrl_flags)
+    except RunLabelsError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return None
