@@ -58,13 +58,16 @@ class MemorySampler(threading.Thread):
                 f.flush()
 
 
-def memory_stats(path: Path, warmup: float = 0.25, settled_at: float | None = None) -> dict:
+def memory_stats(path: Path, warmup: float = 0.25, settled_at: float | None = None,
+                 min_span: float = 0.2) -> dict:
     """Peak RSS and the least-squares slope (MiB per hour) after warm-up: the first `warmup` share
-    of the run, or until `settled_at` wall seconds (when the label FIFO filled) if that is later."""
+    of the run, or until `settled_at` wall seconds (when the label FIFO filled) if that is later.
+    No slope (NaN) when what follows the warm-up is under `min_span` of the run: a FIFO that fills
+    in the run's last minutes leaves only the final evaluation to fit, which says nothing of growth."""
     rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     start = max(warmup * rows[-1, 0], settled_at or 0.0) if len(rows) else 0.0
     late = rows[rows[:, 0] >= start] if len(rows) else rows
-    if len(late) < 4:
+    if len(late) < 4 or late[-1, 0] - start < min_span * rows[-1, 0]:
         return {"rss_peak_mib": float(rows[:, 1].max()) if len(rows) else float("nan"),
                 "rss_slope_mib_per_h": float("nan"), "rss_warmup_s": float(start)}
     slope = np.polyfit(late[:, 0] / 3600, late[:, 1], 1)[0]
@@ -201,6 +204,12 @@ def plot(results: list[dict], random_mean: float, path: Path) -> None:
     save_figure(fig, path)
 
 
+def slope_cell(slopes: list[float]) -> str:
+    """The mean of the runs' memory slopes that could be fitted, or why there is none."""
+    fitted = [v for v in slopes if not np.isnan(v)]
+    return f"{np.mean(fitted):.1f}" if fitted else "n/a (warm-up ended too late)"
+
+
 def summarise(results: list[dict], random: np.ndarray) -> str:
     lines = [f"random policy: {random.mean():.1f} ± {random.std():.1f} over {len(random)} games", "",
              "| game | arm | seeds | final score (mean ± sd over seeds) | wall s | agent steps/s | "
@@ -218,7 +227,7 @@ def summarise(results: list[dict], random: np.ndarray) -> str:
         lines.append(f"| {rows[0]['game']} | {name} | {len(rows)} | {score.mean():.1f} ± {score.std():.1f} | "
                      f"{np.mean([r['wall_s'] for r in rows]):.0f} | {sps.mean():.0f} | "
                      f"{max(r['rss_peak_mib'] for r in rows):.0f} | "
-                     f"{np.mean([r['rss_slope_mib_per_h'] for r in rows]):.1f} | "
+                     f"{slope_cell([r['rss_slope_mib_per_h'] for r in rows])} | "
                      f"{np.mean([r['rss_warmup_s'] for r in rows]):.0f} |")
     if len(by_arm) == 2:
         (sp, vp), (st, vt) = by_arm["prefrl"], by_arm["true_reward"]

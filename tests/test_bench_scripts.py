@@ -364,6 +364,8 @@ def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):
     assert flat["rss_peak_mib"] == 2000.0
     quarter = memory_stats(tmp_path / "memory.csv")  # the first quarter alone still catches the filling
     assert quarter["rss_warmup_s"] < 1000 and quarter["rss_slope_mib_per_h"] > 100
+    late = memory_stats(tmp_path / "memory.csv", settled_at=3500.0)  # a FIFO full in the last eighth: no slope
+    assert late["rss_warmup_s"] == 3500.0 and np.isnan(late["rss_slope_mib_per_h"]) and late["rss_peak_mib"] == 2000.0
 
 
 def test_label_set_memory_fills_the_fifo_and_rejects_bad_counts():
