@@ -38,6 +38,10 @@ class TrainConfig:
         "disagreement", "How to pick pairs: ensemble disagreement (paper) or random (ablation).",
         choices=["disagreement", "random"])
     oversample: int = opt(10, "Candidate pairs sampled per query for disagreement selection.")
+    query_event_share: float = opt(
+        1.0, "Disagreement selection ranks only pairs holding one of this share of the candidate segments "
+        "with the largest predicted |return| (likelier to hold a reward event in sparse games such as Pong); "
+        "1 (default) ranks all pairs, as the paper does.")
     segment_length: int | None = opt(
         None, "Steps per segment; default 1.5 s: of clip at the task's clip rate for the paper's MuJoCo "
         "tasks (15-60 steps), of simulated time for other envs, 25 steps on Atari.")
@@ -151,6 +155,9 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
         if not 0 < self.viewer_port < 65536:
             raise ConfigError(f"--viewer-port must be within 1-65535, got {self.viewer_port}")
+        if not 0 < self.query_event_share <= 1:
+            raise ConfigError(f"--query-event-share is a share of the candidate segments within (0, 1], "
+                              f"got {self.query_event_share}")
         if not math.isfinite(self.disagreement_weight):
             raise ConfigError(f"--disagreement-weight must be a finite number, got {self.disagreement_weight}")
         if not 0 < self.disagreement_until <= 1:

@@ -98,3 +98,24 @@ def test_heldout_accuracy_from_the_selectors_scores_is_the_rescored_one(tmp_path
     rescored = preference_accuracy(model, side(0, "obs"), side(0, "acts"), side(1, "obs"), side(1, "acts"), targets)
     assert 0.6 < rescored < 1.0  # a partly trained model: a figure that can be wrong both ways
     assert learner.metrics["reward/heldout_accuracy"] == pytest.approx(rescored)
+
+
+def test_event_share_keeps_pairs_holding_a_segment_of_large_predicted_return():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    buf = filled_buffer(rng, n=200)
+    model = MLPRewardEnsemble(3, 2, n_members=3)
+    plain = DisagreementSelector(model, oversample=10)
+    narrow = DisagreementSelector(model, oversample=10, event_share=0.1)
+    chosen_plain = plain.select(buf, 30, np.random.default_rng(1))
+    chosen = narrow.select(buf, 30, np.random.default_rng(1))
+    # The same candidates were scored; the salient tenth of them by |mean normalised return|:
+    from prefrl.reward.ensemble import normalize_output
+    strength = normalize_output(model, narrow.scored.returns, buf.length).mean(0).abs().numpy()
+    salient = set(narrow.scored.ids[strength >= np.quantile(strength, 0.9) - 1e-12].tolist())
+    holds = [bool({int(a), int(b)} & salient) for a, b in chosen]
+    assert all(holds)
+    assert np.mean([bool({int(a), int(b)} & salient) for a, b in chosen_plain]) < 0.9
+    assert (chosen[:, 0] != chosen[:, 1]).all()
+    with pytest.raises(ValueError, match="event_share"):
+        DisagreementSelector(model, event_share=0.0)

@@ -4,6 +4,12 @@ Both sample candidate pairs uniformly from the buffer's most recent segments (th
 behaviour, where a learned reward is most likely to be wrong in a way the agent exploits). `DisagreementSelector`
 then keeps the pairs whose predicted preference probability varies most across ensemble members
 (the paper's crude active-learning rule); `RandomSelector` keeps the first ones (the ablation).
+
+With `event_share` below 1, `DisagreementSelector` ranks only the candidate pairs that hold one of
+that share of the candidates' segments with the largest predicted |return| (the members' mean,
+normalised). In a sparse-reward game most segments of a long rally hold no reward event, and a pair of
+two of them is answered "equal" and says little; where the model already sees something happening,
+an event is likelier (not part of the paper: an option, off by default).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from prefrl.reward.ensemble import returns_in_chunks
+from prefrl.reward.ensemble import normalize_output, returns_in_chunks
 from prefrl.segments import SegmentBuffer
 
 
@@ -56,6 +62,18 @@ def scored_preference_variance(model: nn.Module, buffer: SegmentBuffer,
     return p_left.var(0, unbiased=False).numpy(), ScoredSegments(unique, returns)
 
 
+def salient_pairs(model: nn.Module, scored: "ScoredSegments", pairs: np.ndarray, share: float,
+                  length: int) -> np.ndarray:
+    """Which `pairs` (bool, (n_pairs,)) hold one of the `share` of scored segments (at least one) with
+    the largest |mean normalised return| under `model`."""
+    strength = normalize_output(model, scored.returns, length).mean(0).abs().numpy()
+    k = max(1, int(np.ceil(share * len(strength))))
+    threshold = np.partition(strength, len(strength) - k)[len(strength) - k]
+    salient = strength >= threshold
+    pos = np.searchsorted(scored.ids, pairs)
+    return salient[pos[:, 0]] | salient[pos[:, 1]]
+
+
 class ScoredSegments(NamedTuple):
     """Segments' unnormalised returns by each member of a model, as the model was when scoring them."""
     ids: np.ndarray
@@ -89,12 +107,16 @@ class RandomSelector:
 class DisagreementSelector:
     """Sample `oversample` x n candidate pairs; keep the n with the highest member variance. The
     candidates' scores stay in `scored` until the next selection (the learner's held-out accuracy
-    on the chosen pairs needs them, with the same model)."""
+    on the chosen pairs needs them, with the same model). With `event_share` < 1, only pairs holding a
+    salient segment (`salient_pairs`) are ranked, and others fill in after them if too few are."""
 
     def __init__(self, model: nn.Module, oversample: int = 10, pool: int | None = None,
-                 recent: int | None = None) -> None:
+                 recent: int | None = None, event_share: float = 1.0) -> None:
         if oversample < 1:
             raise ValueError(f"oversample must be at least 1, got {oversample}")
+        if not 0 < event_share <= 1:
+            raise ValueError(f"event_share must be within (0, 1], got {event_share}")
+        self.event_share = event_share
         self.model = model
         self.oversample = oversample
         self.pool = pool
@@ -104,14 +126,17 @@ class DisagreementSelector:
     def select(self, buffer: SegmentBuffer, n_queries: int, rng: np.random.Generator) -> np.ndarray:
         candidates = sample_candidate_pairs(buffer, n_queries * self.oversample, rng, self.pool, self.recent)
         variance, self.scored = scored_preference_variance(self.model, buffer, candidates)
+        if self.event_share < 1:
+            salient = salient_pairs(self.model, self.scored, candidates, self.event_share, buffer.length)
+            variance = np.where(salient, variance, variance - 2.0)  # a variance of P is at most 0.25
         top = np.argsort(-variance, kind="stable")[:n_queries]
         return candidates[top]
 
 
 def make_selector(name: str, model: nn.Module, oversample: int = 10, pool: int | None = None,
-                  recent: int | None = None) -> QuerySelector:
+                  recent: int | None = None, event_share: float = 1.0) -> QuerySelector:
     if name == "disagreement":
-        return DisagreementSelector(model, oversample, pool, recent)
+        return DisagreementSelector(model, oversample, pool, recent, event_share)
     if name == "random":
         return RandomSelector(recent)
     raise ValueError(f"unknown query selector {name!r}; choose 'disagreement' or 'random'")

@@ -272,7 +272,8 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
                            frame_stack=plan.obs_shape[-1] if plan.kind == "atari" else 0)
     recent = (None if config.query_window is None
               else max(-(-config.query_window // plan.segment_length), plan.initial_segments))
-    selector = make_selector(config.query_selector, model, config.oversample, d.candidate_pool, recent)
+    selector = make_selector(config.query_selector, model, config.oversample, d.candidate_pool, recent,
+                             config.query_event_share)
     learner = PreferenceLearner(model, buffer, hp.n_envs, selector, make_teacher(config), store, dataset, trainer, rng,
                                 normalization_steps=d.normalization_steps,
                                 normalization_momentum=config.reward_norm_momentum,
