@@ -20,6 +20,13 @@ def filled_buffer(rng, n=300, length=8):
     return buf
 
 
+def buffer_and_model(n: int):
+    """A filled buffer of `n` random segments and an untrained 3-member model, both seeded."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    return filled_buffer(rng, n=n), MLPRewardEnsemble(3, 2, n_members=3)
+
+
 def test_disagreement_picks_pairs_with_higher_member_variance_than_random():
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
@@ -54,10 +61,7 @@ def test_queries_come_from_the_most_recent_segments_only():
 
 
 def test_disagreement_selector_keeps_its_candidates_scores():
-    rng = np.random.default_rng(0)
-    torch.manual_seed(0)
-    buf = filled_buffer(rng, n=60)
-    model = MLPRewardEnsemble(3, 2, n_members=3)
+    buf, model = buffer_and_model(60)
     selector = DisagreementSelector(model, oversample=4)
     chosen = selector.select(buf, 10, np.random.default_rng(1))
     obs, acts, _ = buf.batch(chosen[:, 1])
@@ -101,10 +105,7 @@ def test_heldout_accuracy_from_the_selectors_scores_is_the_rescored_one(tmp_path
 
 
 def test_event_share_keeps_pairs_holding_a_segment_of_large_predicted_return():
-    rng = np.random.default_rng(0)
-    torch.manual_seed(0)
-    buf = filled_buffer(rng, n=200)
-    model = MLPRewardEnsemble(3, 2, n_members=3)
+    buf, model = buffer_and_model(200)
     plain = DisagreementSelector(model, oversample=10)
     narrow = DisagreementSelector(model, oversample=10, event_share=0.1)
     chosen_plain = plain.select(buf, 30, np.random.default_rng(1))
