@@ -69,9 +69,7 @@ def salient_pairs(model: nn.Module, scored: "ScoredSegments", pairs: np.ndarray,
     strength = normalize_output(model, scored.returns, length).mean(0).abs().numpy()
     k = max(1, int(np.ceil(share * len(strength))))
     threshold = np.partition(strength, len(strength) - k)[len(strength) - k]
-    salient = strength >= threshold
-    pos = np.searchsorted(scored.ids, pairs)
-    return salient[pos[:, 0]] | salient[pos[:, 1]]
+    return np.isin(pairs, scored.ids[strength >= threshold]).any(axis=1)
 
 
 class ScoredSegments(NamedTuple):
