@@ -28,10 +28,7 @@ def buffer_and_model(n: int):
 
 
 def test_disagreement_picks_pairs_with_higher_member_variance_than_random():
-    rng = np.random.default_rng(0)
-    torch.manual_seed(0)
-    buf = filled_buffer(rng)
-    model = MLPRewardEnsemble(3, 2, n_members=3)
+    buf, model = buffer_and_model(300)
     chosen = DisagreementSelector(model, oversample=10).select(buf, 50, np.random.default_rng(1))
     random = RandomSelector().select(buf, 50, np.random.default_rng(1))
     assert chosen.shape == random.shape == (50, 2)
