@@ -12,12 +12,19 @@ steps/s ratio; `curves.png` shows both arms' score curves and the resident memor
 
 Runs `--jobs` arm-runs at once, one process each (one torch thread each): on 2 cores use 2, so both
 arms share the machine's load alike.
+
+A killed or stopped benchmark goes on with the same command plus `--resume`: finished arm-runs are
+kept (results.json), the others continue from their last checkpoint (prefrl's every
+--checkpoint-every steps, the true-reward arm's every 100k), their curves, memory samples and clocks
+carried on. Each arm's envs restart at the checkpoint, so a resumed arm-run is not the one an unbroken
+run of the same seed would have been; the table marks it.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shlex
 import sys
 import threading
@@ -30,6 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_mujoco import prefrl_overrides, run_jobs  # noqa: E402  (shared with the MuJoCo benchmark)
 
 GAMES = ("BeamRider", "Breakout", "Enduro", "Pong", "Qbert", "Seaquest", "SpaceInvaders")
+TRUE_ARM_CHECKPOINT_EVERY = 100_000
+"""Agent steps between the true-reward arm's checkpoints: a benchmark resumed after a kill redoes at
+most these (prefrl's arm keeps its own --checkpoint-every, 100k by default)."""
+SETTINGS = ("game", "timesteps", "labels", "algo", "eval_games", "prefrl_flags", "device")
+"""What a resumed benchmark must share with the one it continues (seeds and arms may be added)."""
 
 
 def rss_mib() -> float:
@@ -41,21 +53,31 @@ def rss_mib() -> float:
 
 
 class MemorySampler(threading.Thread):
-    """Appends (wall seconds, resident MiB) to `path` every `every` seconds until stopped."""
+    """Appends (wall seconds, resident MiB) to `path` every `every` seconds until stopped. With
+    `append`, an existing file goes on, its clock from its last sample (a resumed arm-run)."""
 
-    def __init__(self, path: Path, every: float = 5.0) -> None:
+    def __init__(self, path: Path, every: float = 5.0, append: bool = False) -> None:
         super().__init__(daemon=True)
         self.path, self.every = Path(path), every
         self.stop = threading.Event()
-        self.started = time.time()
+        self.append = append and self.path.is_file()
+        self.started = time.time() - (last_wall_seconds(self.path) if self.append else 0.0)
 
     def run(self) -> None:
-        with self.path.open("w", newline="") as f:
+        with self.path.open("a" if self.append else "w", newline="") as f:
             out = csv.writer(f)
-            out.writerow(["wall_seconds", "rss_mib"])
+            if not self.append:
+                out.writerow(["wall_seconds", "rss_mib"])
             while not self.stop.wait(self.every):
                 out.writerow([round(time.time() - self.started, 1), round(rss_mib(), 1)])
                 f.flush()
+
+
+def last_wall_seconds(path: Path) -> float:
+    """The clock of a memory.csv's last sample (0 for one with none)."""
+    with Path(path).open() as f:
+        rows = [line for line in f.read().splitlines()[1:] if line.strip()]
+    return float(rows[-1].split(",")[0]) if rows else 0.0
 
 
 def memory_stats(path: Path, warmup: float = 0.25, settled_at: float | None = None,
@@ -87,31 +109,48 @@ def fifo_full_at(progress_csv: Path, label_buffer: int | None) -> float | None:
     return float(full[0, 1]) if len(full) else None
 
 
+def stopped_prefrl_run(arm_dir: Path) -> Path | None:
+    """The newest run folder in a prefrl arm folder that wrote a checkpoint, or None."""
+    runs = [p for p in Path(arm_dir).glob("*/config.json")
+            if (p.parent / "checkpoint" / "state.pt").is_file() or (p.parent / "checkpoint.old" / "state.pt").is_file()]
+    return max(runs, key=lambda p: p.stat().st_mtime).parent if runs else None
+
+
 def run_arm(job: dict) -> dict:
     from prefrl.config import TrainConfig
     from prefrl.rl.agent import resolve_device
     from prefrl.rl.baseline import train_true_reward
+    from prefrl.rl.checkpoint import checkpoint_state
     from prefrl.rl.evaluation import evaluate_checkpoint
-    from prefrl.rl.training import train
+    from prefrl.rl.training import resume, train
 
     env_id = f"prefrl/{job['game']}-v0"
     out = Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}"
     out.mkdir(parents=True, exist_ok=True)
-    sampler = MemorySampler(out / "memory.csv")
+    going_on = bool(job.get("resume"))  # a resumed benchmark: continue what this arm-run left
+    sampler = MemorySampler(out / "memory.csv", append=going_on)
     sampler.start()
-    started = time.time()
     if job["arm"] == "true_reward":
+        resumed = going_on and checkpoint_state(out) is not None
         train_true_reward(env_id, job["timesteps"], job["seed"], out, algo=job["algo"],
-                          device=resolve_device(job["device"], pixels=True))
+                          device=resolve_device(job["device"], pixels=True),
+                          checkpoint_every=TRUE_ARM_CHECKPOINT_EVERY, resume=going_on)
         checkpoint = out / "checkpoint"
     else:
         config = TrainConfig(env=env_id, labels=job["labels"], timesteps=job["timesteps"], seed=job["seed"],
                              algo=job["algo"], name="bench", runs_dir=str(out), progress=False, device=job["device"],
                              **atari_overrides(job.get("prefrl_flags", "")))
-        run_dir = train(config)
+        stopped = stopped_prefrl_run(out) if going_on else None
+        resumed = stopped is not None
+        if stopped is None:
+            run_dir = train(config)
+        elif checkpoint_state(stopped)["num_timesteps"] < config.timesteps:
+            run_dir = resume(stopped)
+        else:  # trained to the end, stopped before its evaluation
+            run_dir = stopped
         checkpoint = run_dir / "checkpoint"
         (out / "run_dir.txt").write_text(str(run_dir))
-    wall = time.time() - started
+    wall = time.time() - sampler.started  # the arm-run's clock, carried on over a resume
     sampler.stop.set()
     sampler.join()
     settled = None
@@ -120,7 +159,7 @@ def run_arm(job: dict) -> dict:
 
         settled = fifo_full_at(run_dir / "progress.csv", plan_run(config).label_buffer)
     scores = evaluate_checkpoint(checkpoint, env_id, n_episodes=job["eval_games"], algo=job["algo"])
-    return job | {"wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
+    return job | {"resumed": resumed, "wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
                   "score_std": float(scores.std()), **memory_stats(out / "memory.csv", settled_at=settled)}
 
 
@@ -229,6 +268,10 @@ def summarise(results: list[dict], random: np.ndarray) -> str:
                      f"{max(r['rss_peak_mib'] for r in rows):.0f} | "
                      f"{slope_cell([r['rss_slope_mib_per_h'] for r in rows])} | "
                      f"{np.mean([r['rss_warmup_s'] for r in rows]):.0f} |")
+    if any(r.get("resumed") for r in results):
+        lines += ["", "resumed after a stop: " + ", ".join(f"{r['arm']} seed {r['seed']}" for r in results
+                                                         if r.get("resumed"))
+                  + " (its wall seconds and steps/s include the steps redone from its last checkpoint)"]
     if len(by_arm) == 2:
         (sp, vp), (st, vt) = by_arm["prefrl"], by_arm["true_reward"]
         gain = st - random.mean()
@@ -236,6 +279,30 @@ def summarise(results: list[dict], random: np.ndarray) -> str:
         lines += ["", f"improvement over random, prefrl / true-reward: {ratio:.2f}x; "
                       f"steps/s prefrl / true-reward: {vp / vt:.2f}x"]
     return "\n".join(lines)
+
+
+def prepare_out(out: Path, settings: dict, resume: bool) -> list[dict]:
+    """Make `out` ready for the benchmark `settings` (the SETTINGS keys) describe and return the
+    finished results to keep. Without `resume`, `out` must hold no arm-runs; with it, the benchmark
+    there (its bench.json) must have the same settings. ValueError otherwise."""
+    out.mkdir(parents=True, exist_ok=True)
+    saved_path = out / "bench.json"
+    held = sorted(p.name for p in out.glob("*__*__*") if p.is_dir())
+    if not resume and (held or saved_path.exists()):
+        raise ValueError(f"{out} already holds a benchmark's arm-runs ({', '.join(held) or 'bench.json'}); "
+                         f"pass --resume to continue them, or choose another --out")
+    if resume and saved_path.is_file():
+        saved = json.loads(saved_path.read_text())
+        differ = [f"--{k.replace('_', '-')} {saved.get(k)!r}" for k in SETTINGS if saved.get(k) != settings[k]]
+        if differ:
+            raise ValueError(f"--resume: the benchmark in {out} ran with {', '.join(differ)}; "
+                             f"give the same settings, or choose another --out")
+    elif resume and held:
+        raise ValueError(f"--resume: {out} holds arm-runs but no bench.json, so their settings are unknown; "
+                         f"choose another --out")
+    saved_path.write_text(json.dumps({k: settings[k] for k in SETTINGS}, indent=2))
+    results_path = out / "results.json"
+    return json.loads(results_path.read_text()) if resume and results_path.is_file() else []
 
 
 def main() -> int:
@@ -258,6 +325,9 @@ def main() -> int:
                         '"--pretrain-epochs 12 --reward-max-steps 10" (the true-reward arm is unchanged)')
     p.add_argument("--jobs", type=int, default=2, help="arm-runs at once (one process each)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_atari"), help="output folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the benchmark already in --out (same command otherwise): keep its finished "
+                        "arm-runs and continue the others from their last checkpoints")
     args = p.parse_args()
     if min(args.timesteps, args.labels, args.jobs, args.eval_games) <= 0:
         print("bench_atari: error: --timesteps, --labels, --jobs and --eval-games must be positive",
@@ -273,15 +343,22 @@ def main() -> int:
     except ValueError as exc:
         print(f"bench_atari: error: {exc}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [dict(game=args.game, seed=s, arm=a, timesteps=args.timesteps, labels=args.labels, algo=args.algo,
-                 eval_games=args.eval_games, out=str(args.out), prefrl_flags=args.prefrl_flags,
-                 device=args.device)
-            for s in args.seeds for a in args.arms]
+    settings = dict(game=args.game, timesteps=args.timesteps, labels=args.labels, algo=args.algo,
+                    eval_games=args.eval_games, prefrl_flags=args.prefrl_flags, device=args.device)
+    try:
+        finished = prepare_out(args.out, settings, args.resume)
+    except ValueError as exc:
+        print(f"bench_atari: error: {exc}", file=sys.stderr)
+        return 2
+    wanted = [(s, a) for s in args.seeds for a in args.arms]
+    kept = [r for r in finished if (r["seed"], r["arm"]) in wanted]
+    done = {(r["seed"], r["arm"]) for r in kept}
+    jobs = [dict(settings, seed=s, arm=a, out=str(args.out), resume=args.resume)
+            for s, a in wanted if (s, a) not in done]
     random = random_scores(args.game, args.eval_games * 2, seed=10_000)
     results = run_jobs(run_arm, jobs, args.jobs, args.out, lambda r: (
         f"{r['game']} {r['arm']} seed {r['seed']}: score {r['score_mean']:.1f} "
-        f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s, peak RSS {r['rss_peak_mib']:.0f} MiB)"))
+        f"({r['steps_per_s']:.0f} steps/s, {r['wall_s']:.0f} s, peak RSS {r['rss_peak_mib']:.0f} MiB)"), kept=kept)
     table = summarise(results, random)
     plot(results, float(random.mean()), args.out / "curves.png")
     command = "python scripts/bench_atari.py " + shlex.join(sys.argv[1:])

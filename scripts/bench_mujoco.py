@@ -265,10 +265,11 @@ def plot_curves(results: list[dict], path: Path) -> Path:
 
 
 def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: Path,
-             describe: Callable[[dict], str]) -> list[dict]:
+             describe: Callable[[dict], str], kept: list[dict] | None = None) -> list[dict]:
     """Arm-runs `workers` at a time, one spawned process each; `out/results.json` is rewritten after
-    every finished run (so an early stop keeps what finished) and a line printed for it."""
-    results = []
+    every finished run (so an early stop keeps what finished) and a line printed for it. `kept`:
+    results of earlier runs (a resumed benchmark's finished ones), written first."""
+    results = list(kept or [])
     # `kill PID` (SIGTERM) on this process ends it through the pool's exit, which stops the
     # workers; by default they would be orphaned and go on using the cores
     previous = signal.signal(signal.SIGTERM, _exit_on_signal)

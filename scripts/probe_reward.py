@@ -26,18 +26,17 @@ import numpy as np
 def load_reward_model(run_dir: Path):
     """The run's config, its environment type ("atari", "mujoco", ...) and its reward model as of
     its last checkpoint. ValueError where the folder is not a run that reached a checkpoint."""
-    import torch
-
     from prefrl.config import TrainConfig
+    from prefrl.rl.checkpoint import checkpoint_state
     from prefrl.rl.training import make_reward_model, plan_run
 
-    if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoint" / "state.pt").is_file():
+    state = checkpoint_state(run_dir) if (run_dir / "config.json").is_file() else None
+    if state is None:
         raise ValueError(f"{run_dir} has no config.json and checkpoint/state.pt; give a run folder "
                          f"written by `prefrl train` that reached its first checkpoint")
     config = TrainConfig.from_json_file(run_dir / "config.json")
     plan = plan_run(config)
     model = make_reward_model(plan)
-    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False, map_location="cpu")
     model.load_state_dict(state["model"])
     return config, plan.kind, model.eval()
 

@@ -335,10 +335,57 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "results.md").read_text()
     assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0 --reward-max-steps 2'" in md
+    # the same --out again: refused without --resume, and with other settings
+    again = script + ["--game", "Pong", "--seeds", "0", "--timesteps", "2200", "--labels", "12", "--eval-games", "1",
+                      "--jobs", "2", "--out", str(tmp_path), "--prefrl-flags",
+                      "--update-every 1000 --checkpoint-every 0 --reward-max-steps 2"]
+    bad = subprocess.run(again, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "already holds a benchmark's arm-runs" in bad.stderr and "--resume" in bad.stderr
+    other = [a if a != "12" else "14" for a in again]
+    bad = subprocess.run(other + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "ran with --labels 12" in bad.stderr
+    # a benchmark stopped after the prefrl arm trained but before it was scored: --resume keeps the
+    # true-reward arm's result, scores the finished prefrl run without training it again
+    results = json.loads((tmp_path / "results.json").read_text())
+    (tmp_path / "results.json").write_text(json.dumps([r for r in results if r["arm"] == "true_reward"]))
+    progress = next(tmp_path.glob("Pong__prefrl__0/*/progress.csv"))
+    trained = progress.read_bytes()
+    memory_rows = len((tmp_path / "Pong__prefrl__0" / "memory.csv").read_text().splitlines())
+    proc = subprocess.run(again + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert progress.read_bytes() == trained
+    resumed = json.loads((tmp_path / "results.json").read_text())
+    assert resumed[0] == results[[r["arm"] for r in results].index("true_reward")]  # kept as it was
+    assert [r["arm"] for r in resumed] == ["true_reward", "prefrl"] and resumed[1]["resumed"] is True
+    assert "resumed after a stop: prefrl seed 0" in proc.stdout
+    assert len((tmp_path / "Pong__prefrl__0" / "memory.csv").read_text().splitlines()) >= memory_rows  # appended
     bad = subprocess.run(script + ["--prefrl-flags", "--algo a2c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--algo is set by the benchmark" in bad.stderr
     bad = subprocess.run(script + ["--device", "tpu"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--device must be auto, cpu, cuda or cuda:N" in bad.stderr
+
+
+def test_bench_atari_resumes_the_newest_prefrl_run_that_wrote_a_checkpoint(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_atari import MemorySampler, last_wall_seconds, stopped_prefrl_run
+    finally:
+        sys.path.pop(0)
+
+    assert stopped_prefrl_run(tmp_path) is None
+    for name, folder in (("old", "checkpoint"), ("killed-mid-swap", "checkpoint.old"), ("no-checkpoint", None)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text("{}")
+        if folder:
+            (tmp_path / name / folder).mkdir()
+            (tmp_path / name / folder / "state.pt").write_bytes(b"")
+        os.utime(tmp_path / name / "config.json", (1000 + len(name), 1000 + len(name)))
+    assert stopped_prefrl_run(tmp_path).name == "killed-mid-swap"  # newest with a checkpoint
+    memory = tmp_path / "memory.csv"
+    memory.write_text("wall_seconds,rss_mib\n5.0,100\n10.0,120\n")
+    assert last_wall_seconds(memory) == 10.0
+    sampler = MemorySampler(memory, append=True)
+    assert 9.5 < __import__("time").time() - sampler.started < 11  # its clock goes on from the last sample
 
 
 def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):

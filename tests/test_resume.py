@@ -52,8 +52,11 @@ def test_resume_after_sigkill_keeps_every_label_and_finishes_the_budget(tmp_path
     assert after[:len(before)] == before  # every stored label kept, unchanged
     assert len(after) == 24  # the same label count as an uninterrupted run
     with (run / "progress.csv").open() as f:
-        steps = [float(r["charts/env_steps"]) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    steps = [float(r["charts/env_steps"]) for r in rows]
     assert steps == sorted(steps) and steps[-1] >= 14000
+    walls = [float(r["charts/wall_seconds"]) for r in rows]
+    assert walls == sorted(walls)  # the run's clock goes on from the checkpoint, not from zero
     # the reward's normalisation sample (--reward-norm-data initial) came back with the checkpoint
     kept = torch.load(run / "checkpoint" / "state.pt", weights_only=False)["norm_reference"]
     assert all(np.array_equal(a, b) for a, b in zip(kept, reference)) and len(reference[0]) > 0
@@ -136,3 +139,52 @@ def test_a_run_from_before_a_setting_was_recorded_resumes_with_the_value_it_used
     (tmp_path / "config.json").write_text(json.dumps(saved))
     config = TrainConfig.from_json_file(tmp_path / "config.json")
     assert {key: getattr(config, key) for key in unrecorded} == unrecorded
+
+
+def _true_reward_arm(out):
+    from prefrl.rl.baseline import train_true_reward
+
+    train_true_reward("Hopper-v5", 16384, 0, out, checkpoint_every=4096, resume=True)
+
+
+def test_a_killed_true_reward_arm_resumes_from_its_checkpoint_with_its_curve_and_clock(tmp_path):
+    import multiprocessing as mp
+
+    from prefrl.rl.baseline import train_true_reward
+    from prefrl.rl.checkpoint import checkpoint_state
+
+    out = tmp_path / "arm"
+    proc = mp.get_context("spawn").Process(target=_true_reward_arm, args=(out,))
+    proc.start()
+    deadline = time.time() + 300
+    while not (out / "checkpoint" / "state.pt").exists() and time.time() < deadline and proc.is_alive():
+        time.sleep(0.2)
+    proc.kill()
+    proc.join()
+    state = checkpoint_state(out)
+    assert state is not None and 4096 <= state["num_timesteps"] < 16384, state
+    with (out / "curve.csv").open() as f:
+        before = [r for r in csv.DictReader(f) if float(r["env_steps"]) <= state["num_timesteps"]]
+
+    wall = train_true_reward("Hopper-v5", 16384, 0, out, checkpoint_every=4096, resume=True)
+    with (out / "curve.csv").open() as f:
+        after = list(csv.DictReader(f))
+    assert after[:len(before)] == before  # the rows up to the checkpoint kept as they were
+    steps = [float(r["env_steps"]) for r in after]
+    assert steps == sorted(set(steps)) and steps[-1] >= 16384  # none twice, and the run finished
+    walls = [float(r["wall_seconds"]) for r in after]
+    assert walls == sorted(walls) and wall > state["wall_seconds"]
+    assert checkpoint_state(out)["num_timesteps"] >= 16384
+    # a finished arm is left as it is
+    assert train_true_reward("Hopper-v5", 16384, 0, out, resume=True) == checkpoint_state(out)["wall_seconds"]
+
+
+def test_a_checkpoint_killed_mid_swap_is_read_from_the_whole_old_one(tmp_path):
+    from prefrl.rl.checkpoint import checkpoint_state
+
+    assert checkpoint_state(tmp_path) is None
+    (tmp_path / "checkpoint.old").mkdir()
+    torch.save({"num_timesteps": 7}, tmp_path / "checkpoint.old" / "state.pt")
+    (tmp_path / "checkpoint.tmp").mkdir()  # the new one, perhaps half written
+    assert checkpoint_state(tmp_path) == {"num_timesteps": 7}
+    assert (tmp_path / "checkpoint" / "state.pt").is_file() and not (tmp_path / "checkpoint.old").exists()

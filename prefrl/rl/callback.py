@@ -74,6 +74,7 @@ class PreferenceCallback(BaseCallback):
         update_every: int,
         online_start: int,
         started_at: float,
+        wall_before: float = 0.0,
         on_checkpoint: Callable[[], None] | None = None,
         checkpoint_every: int = 0,
         progress: bool = True,
@@ -91,7 +92,9 @@ class PreferenceCallback(BaseCallback):
         multiple falling linearly to none at env step `disagreement_until`. With `explore_steps`,
         the first that-many steps from `online_start` pay the state entropy instead
         (`StateEntropyReward`) and ask nothing; then `on_explored` runs (the first labels and the
-        reward model's first fit), the label schedule starts and the reward scaling starts afresh."""
+        reward model's first fit), the label schedule starts and the reward scaling starts afresh.
+        `started_at` is this process's start (time.time()), `wall_before` the seconds the run spent
+        before it: a resumed run's clock goes on."""
         super().__init__()
         self.learner = learner
         self.reward_env = reward_env
@@ -99,6 +102,7 @@ class PreferenceCallback(BaseCallback):
         self.update_every = update_every
         self.online_start = online_start
         self.started_at = started_at
+        self.wall_before = wall_before
         self.on_checkpoint = on_checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
@@ -193,7 +197,7 @@ class PreferenceCallback(BaseCallback):
             self.logger.record("charts/true_return_max", float(true.max()))
         if pred:
             self.logger.record("charts/pred_return", float(np.mean(pred)))
-        self.logger.record("charts/wall_seconds", time.time() - self.started_at)
+        self.logger.record("charts/wall_seconds", self.wall_before + time.time() - self.started_at)
         self.logger.record("charts/steps_per_second",
                            (step - self._steps_at_start) / max(time.time() - self.started_at, 1e-9))
         for key, value in self.learner.metrics.items():

@@ -22,8 +22,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.config import ConfigError, TrainConfig
 from prefrl.plotting import plot_learning_curve
@@ -36,6 +34,7 @@ from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo, resolve_device
 from prefrl.rl.callback import PreferenceCallback
+from prefrl.rl.checkpoint import checkpoint_state, restore_agent, save_checkpoint
 from prefrl.rl.compute import configure_process
 from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_settings, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
@@ -217,11 +216,11 @@ def train(config: TrainConfig) -> Path:
 def resume(run_dir: Path) -> Path:
     """Continue a killed or stopped run from its last checkpoint, keeping every stored label."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoint" / "state.pt").is_file():
+    state = checkpoint_state(run_dir) if (run_dir / "config.json").is_file() else None
+    if state is None:
         raise ConfigError(f"{run_dir} has no config.json and checkpoint/; pass a run folder "
                           f"written by `prefrl train` that reached its first checkpoint")
     config = TrainConfig.from_json_file(run_dir / "config.json")
-    state = torch.load(run_dir / "checkpoint" / "state.pt", weights_only=False, map_location="cpu")
     if state["num_timesteps"] >= config.timesteps:
         raise ConfigError(f"{run_dir} already finished its {config.timesteps} timesteps; nothing to resume")
     try:
@@ -237,6 +236,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     config, hp = plan.config, plan.ppo
     resume = state is not None
     started = time.time()
+    wall_before = state.get("wall_seconds", 0.0) if state else 0.0  # the run's seconds before this process
     torch.manual_seed(config.seed)
     configure_process(config.torch_threads)
     rng = np.random.default_rng(config.seed)
@@ -247,16 +247,13 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
     scaler = RewardScaler(hp.n_envs, hp.gamma) if hp.normalize_reward else None
     if state is not None:
         model.load_state_dict(state["model"])
-        env = VecNormalize.load(str(run_dir / "checkpoint" / "vecnormalize.pkl"), reward_env)
+        env = restore_agent(run_dir, agent, reward_env, state, device)
         if scaler is not None:
             if state.get("reward_scaler") is not None:
                 scaler.load_state_dict(state["reward_scaler"])
             else:  # a checkpoint from before rewards were scaled at the rollout's end
                 scaler.load_state_dict({"mean": env.ret_rms.mean, "var": env.ret_rms.var, "count": env.ret_rms.count})
         env.norm_reward = False  # the scaler does it
-        agent.set_env(env)
-        agent.set_parameters(str(run_dir / "checkpoint" / "policy.zip"), device=device)
-        agent.num_timesteps = state["num_timesteps"]
         rng.bit_generator.state = state["rng"]
     agent.set_logger(run_logger(run_dir, keep_until_step=state["num_timesteps"] if state else None))
 
@@ -291,6 +288,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
             "num_timesteps": agent.num_timesteps,
             "online_start": callback.online_start if callback is not None else online_start,
             "labels": learner.labels_asked, "norm_reference": learner.reference,
+            "wall_seconds": wall_before + time.time() - started,
             "reward_scaler": scaler.state_dict() if scaler is not None else None})
 
     if not resume:
@@ -339,7 +337,7 @@ def _run(plan: RunPlan, run_dir: Path, state: dict | None) -> Path:
         # (2) PPO on the learned reward (after `explore` steps paid the state entropy, which end
         # in the first labels).
         callback = PreferenceCallback(learner, reward_env, plan.schedule, config.update_every,
-                                      online_start=online_start, started_at=started,
+                                      online_start=online_start, started_at=started, wall_before=wall_before,
                                       on_checkpoint=checkpoint, checkpoint_every=config.checkpoint_every,
                                       progress=config.progress, resumed_at=agent.num_timesteps,
                                       scaler=scaler, rollout_steps=hp.n_envs * hp.n_steps,
@@ -363,18 +361,3 @@ def start_viewer(run_dir: Path, port: int) -> subprocess.Popen:
     """`prefrl viewer RUN_DIR` beside the training process, on loopback."""
     return subprocess.Popen([sys.executable, "-m", "prefrl.cli", "viewer", str(run_dir), "--port", str(port)])
 
-
-def save_checkpoint(run_dir: Path, agent: PPO, env: VecNormalize, state: dict) -> None:
-    """Write the checkpoint beside the old one, then swap, so a crash never leaves a broken one."""
-    final = run_dir / "checkpoint"
-    tmp = run_dir / "checkpoint.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    agent.save(tmp / "policy.zip")
-    env.save(str(tmp / "vecnormalize.pkl"))
-    torch.save(state, tmp / "state.pt")
-    old = run_dir / "checkpoint.old"
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
