@@ -111,8 +111,9 @@ def fifo_full_at(progress_csv: Path, label_buffer: int | None) -> float | None:
 
 def stopped_prefrl_run(arm_dir: Path) -> Path | None:
     """The newest run folder in a prefrl arm folder that wrote a checkpoint, or None."""
-    runs = [p for p in Path(arm_dir).glob("*/config.json")
-            if (p.parent / "checkpoint" / "state.pt").is_file() or (p.parent / "checkpoint.old" / "state.pt").is_file()]
+    from prefrl.rl.checkpoint import has_checkpoint
+
+    runs = [p for p in Path(arm_dir).glob("*/config.json") if has_checkpoint(p.parent)]
     return max(runs, key=lambda p: p.stat().st_mtime).parent if runs else None
 
 
@@ -120,7 +121,7 @@ def run_arm(job: dict) -> dict:
     from prefrl.config import TrainConfig
     from prefrl.rl.agent import resolve_device
     from prefrl.rl.baseline import train_true_reward
-    from prefrl.rl.checkpoint import checkpoint_state
+    from prefrl.rl.checkpoint import checkpoint_state, has_checkpoint
     from prefrl.rl.evaluation import evaluate_checkpoint
     from prefrl.rl.training import resume, train
 
@@ -131,7 +132,7 @@ def run_arm(job: dict) -> dict:
     sampler = MemorySampler(out / "memory.csv", append=going_on)
     sampler.start()
     if job["arm"] == "true_reward":
-        resumed = going_on and checkpoint_state(out) is not None
+        resumed = going_on and has_checkpoint(out)
         train_true_reward(env_id, job["timesteps"], job["seed"], out, algo=job["algo"],
                           device=resolve_device(job["device"], pixels=True),
                           checkpoint_every=TRUE_ARM_CHECKPOINT_EVERY, resume=going_on)

@@ -27,16 +27,16 @@ def load_reward_model(run_dir: Path):
     """The run's config, its environment type ("atari", "mujoco", ...) and its reward model as of
     its last checkpoint. ValueError where the folder is not a run that reached a checkpoint."""
     from prefrl.config import TrainConfig
-    from prefrl.rl.checkpoint import checkpoint_state
+    from prefrl.rl.checkpoint import checkpoint_state, has_checkpoint
     from prefrl.rl.training import make_reward_model, plan_run
 
-    state = checkpoint_state(run_dir) if (run_dir / "config.json").is_file() else None
-    if state is None:
+    if not (run_dir / "config.json").is_file() or not has_checkpoint(run_dir):
         raise ValueError(f"{run_dir} has no config.json and checkpoint/state.pt; give a run folder "
                          f"written by `prefrl train` that reached its first checkpoint")
     config = TrainConfig.from_json_file(run_dir / "config.json")
     plan = plan_run(config)
     model = make_reward_model(plan)
+    state = checkpoint_state(run_dir)
     model.load_state_dict(state["model"])
     return config, plan.kind, model.eval()
 

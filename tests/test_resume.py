@@ -67,6 +67,12 @@ def test_resume_rejects_other_flags_and_non_runs(tmp_path, capsys):
     assert "drop --labels" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "pass a run folder" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{"env": "HalfCheetah-v5"}')
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "state.pt").write_bytes(b"truncated")
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "cannot read" in err and "state.pt" in err, err
 
 
 def test_a_run_records_the_defaults_it_takes_so_a_resume_keeps_them():

@@ -29,6 +29,11 @@ def save_checkpoint(run_dir: Path, agent: BaseAlgorithm, env: VecNormalize, stat
     shutil.rmtree(old, ignore_errors=True)
 
 
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether `run_dir` holds a checkpoint (a whole one, or the old one a kill mid-swap left)."""
+    return any((Path(run_dir) / folder / "state.pt").is_file() for folder in ("checkpoint", "checkpoint.old"))
+
+
 def checkpoint_state(run_dir: Path) -> dict | None:
     """The state dict of `run_dir`'s checkpoint, or None where the run wrote none (yet), or was
     killed between the swap's two renames (then the previous checkpoint is still whole)."""

@@ -34,7 +34,7 @@ from prefrl.reward.ensemble import MLPRewardEnsemble
 from prefrl.reward.trainer import RewardTrainer, RewardTrainerConfig
 from prefrl.rl.agent import make_ppo, resolve_device
 from prefrl.rl.callback import PreferenceCallback
-from prefrl.rl.checkpoint import checkpoint_state, restore_agent, save_checkpoint
+from prefrl.rl.checkpoint import checkpoint_state, has_checkpoint, restore_agent, save_checkpoint
 from prefrl.rl.compute import configure_process
 from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_settings, type_defaults
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
@@ -216,11 +216,15 @@ def train(config: TrainConfig) -> Path:
 def resume(run_dir: Path) -> Path:
     """Continue a killed or stopped run from its last checkpoint, keeping every stored label."""
     run_dir = Path(run_dir)
-    state = checkpoint_state(run_dir) if (run_dir / "config.json").is_file() else None
-    if state is None:
+    if not (run_dir / "config.json").is_file() or not has_checkpoint(run_dir):
         raise ConfigError(f"{run_dir} has no config.json and checkpoint/; pass a run folder "
                           f"written by `prefrl train` that reached its first checkpoint")
     config = TrainConfig.from_json_file(run_dir / "config.json")
+    try:
+        state = checkpoint_state(run_dir)
+    except Exception as exc:  # a truncated or foreign state.pt: torch raises several kinds
+        raise ConfigError(f"cannot read {run_dir}'s checkpoint/state.pt ({type(exc).__name__}); "
+                          f"it was not written by `prefrl train`, or is damaged") from None
     if state["num_timesteps"] >= config.timesteps:
         raise ConfigError(f"{run_dir} already finished its {config.timesteps} timesteps; nothing to resume")
     try:
