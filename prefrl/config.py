@@ -44,7 +44,7 @@ class TrainConfig:
         "1 (default) ranks all pairs, as the paper does.")
     segment_length: int | None = opt(
         None, "Steps per segment; default 1.5 s: of clip at the task's clip rate for the paper's MuJoCo "
-        "tasks (15-60 steps), of simulated time for other envs, 25 steps on Atari.")
+        "tasks (15-60 steps), of simulated time for other envs', 25 steps on Atari.")
     segment_buffer: int | None = opt(
         None, "Most recent segments kept for queries (fixed memory); default 4096, Atari 1024.")
     label_buffer: int | None = opt(
@@ -97,7 +97,8 @@ class TrainConfig:
     reward_frame_stride: int | None = opt(
         None, "Each reward-model gradient step sees every this-many-th step of its segments (a fresh random "
         "offset each step), their summed reward scaled by it: the same expected return at a fraction of the "
-        "cost; default 1 (the paper's whole segment), Atari 4 (with 4-frame stacks every frame is still seen).")
+        "cost; default 1 (the paper's whole segment), Atari 4 at 25-step segments (with 4-frame stacks every "
+        "frame is still seen), scaled with the segment length (8 at 50 steps).")
     pretrain_epochs: float | None = opt(
         None, "Passes over the initial labels to fit the reward model before RL starts; default 20, Atari 6.")
     reward_l2_max: float | None = opt(

@@ -40,6 +40,14 @@ def test_atari_runs_take_the_papers_atari_defaults():
     assert make_reward_model(exact).precision == "float32"
     trainer = reward_trainer_config(plan)
     assert (trainer.max_steps, trainer.batch_size, trainer.recent_fraction, trainer.frame_stride) == (30, 16, 0.5, 4)
+    # the stride follows the segment length (about 6-7 stacks a segment) unless its flag is given
+    stride = lambda **flags: reward_trainer_config(plan_run(TrainConfig(  # noqa: E731
+        labels=100, timesteps=100_000, **flags))).frame_stride
+    assert stride(env="prefrl/Pong-v0", segment_length=50) == 8  # the 50-step runs of BENCHMARKS.md
+    assert stride(env="prefrl/Breakout-v0", segment_length=100) == 16
+    assert stride(env="prefrl/Pong-v0", segment_length=10) == 2
+    assert stride(env="prefrl/Pong-v0", reward_frame_stride=3) == 3 and stride(env="HalfCheetah-v5") == 1
+    assert stride(env="HalfCheetah-v5", segment_length=100) == 1  # the vector tasks see every step
     assert all(not isinstance(m, torch.nn.Dropout2d) for m in make_reward_model(plan).modules())  # no conv dropout
     assert any(isinstance(m, torch.nn.Dropout2d) for m in make_reward_model(replace(
         plan, config=replace(plan.config, reward_conv_dropout=0.5))).modules())

@@ -34,7 +34,11 @@ class TypeDefaults:
     reward_recent_fraction: float
     """Share of each reward-model batch drawn from the labels new since the last update."""
     reward_frame_stride: int
-    """Each reward-model gradient step sees every this-many-th step of its segments."""
+    """Each reward-model gradient step sees every this-many-th step of its segments (at segments of
+    `stride_length` steps; see `default_frame_stride`)."""
+    stride_length: int | None
+    """The segment length `reward_frame_stride` is set for: longer or shorter segments scale the
+    stride in proportion, so a gradient step costs the same (None: the same stride at any length)."""
     reward_conv_dropout: float | None
     """The Atari CNN's channel dropout in its conv layers (None: no CNN)."""
     normalization_steps: int
@@ -46,16 +50,25 @@ class TypeDefaults:
 
 VECTOR = TypeDefaults(segment_buffer=4096, label_buffer=None, initial_labels_cap=None, schedule_horizon=2e6,
                       pretrain_epochs=20.0, reward_batch_size=32, reward_max_steps=30, reward_recent_fraction=0.0,
-                      reward_frame_stride=1, reward_conv_dropout=None,
+                      reward_frame_stride=1, stride_length=None, reward_conv_dropout=None,
                       normalization_steps=9000, eval_comparisons=1000, candidate_pool=None)
 ATARI = TypeDefaults(segment_buffer=1024, label_buffer=3000, initial_labels_cap=500, schedule_horizon=5e6,
                      pretrain_epochs=6.0, reward_batch_size=16, reward_max_steps=30, reward_recent_fraction=0.5,
-                     reward_frame_stride=4, reward_conv_dropout=0.0,
+                     reward_frame_stride=4, stride_length=25, reward_conv_dropout=0.0,
                      normalization_steps=750, eval_comparisons=64, candidate_pool=128)
 
 
 def type_defaults(kind: str) -> TypeDefaults:
     return ATARI if kind == "atari" else VECTOR
+
+
+def default_frame_stride(defaults: TypeDefaults, segment_length: int) -> int:
+    """The reward-model gradient step's frame stride for segments of `segment_length` steps when no
+    flag sets it: Atari's 4 at the paper's 25 steps, 8 at 50 (about 6-7 stacks a segment, whatever its
+    length, so an update costs the same)."""
+    if defaults.stride_length is None:
+        return defaults.reward_frame_stride
+    return max(1, round(defaults.reward_frame_stride * segment_length / defaults.stride_length))
 
 
 def initial_label_fraction(config: TrainConfig, defaults: TypeDefaults) -> float:

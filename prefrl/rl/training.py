@@ -36,7 +36,8 @@ from prefrl.rl.agent import make_ppo, resolve_device
 from prefrl.rl.callback import PreferenceCallback
 from prefrl.rl.checkpoint import checkpoint_state, has_checkpoint, restore_agent, save_checkpoint
 from prefrl.rl.compute import configure_process
-from prefrl.rl.defaults import TypeDefaults, initial_label_fraction, reward_settings, type_defaults
+from prefrl.rl.defaults import (TypeDefaults, default_frame_stride, initial_label_fraction, reward_settings,
+                                type_defaults)
 from prefrl.rl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.rl.learner import PreferenceLearner
 from prefrl.rl.reward_wrapper import RewardScaler
@@ -187,7 +188,7 @@ def reward_trainer_config(plan: RunPlan) -> RewardTrainerConfig:
         batch_size=config.reward_batch_size or d.reward_batch_size, max_steps=max_steps, min_steps=min(10, max_steps),
         eval_comparisons=d.eval_comparisons, recent_fraction=recent,
         pretrain_l2_every_epoch=reward.pretrain_l2 == "epoch", l2_max=reward.l2_max,
-        frame_stride=config.reward_frame_stride or d.reward_frame_stride)
+        frame_stride=config.reward_frame_stride or default_frame_stride(d, plan.segment_length))
 
 
 def resolved_config(plan: RunPlan) -> TrainConfig:
