@@ -6,7 +6,9 @@ steps per second, and the peak and post-warm-up slope of the process's resident 
 every few seconds into memory.csv; warm-up is the first quarter of the run, for prefrl until its
 label FIFO is full if that is later, as the label set grows until then by design). The summary
 gives prefrl's improvement over the random policy as a fraction of the true-reward agent's, and the
-steps/s ratio; `curves.png` shows both arms' score curves and the resident memory over the run.
+steps/s ratio: over the whole runs, and per seed over the span both arms ran at once (from 300 s in
+to the end of the first to finish; the throughput figure, since an arm that runs on alone at the end
+runs faster); `curves.png` shows both arms' score curves and the resident memory over the run.
 
     python scripts/bench_atari.py --game Pong --seeds 0 --timesteps 1000000 --labels 5000
 
@@ -109,6 +111,68 @@ def fifo_full_at(progress_csv: Path, label_buffer: int | None) -> float | None:
     return float(full[0, 1]) if len(full) else None
 
 
+SPAN_SKIP_S = 300.0
+"""Seconds of each arm-run's start left out of the side-by-side throughput (set-up and imports,
+which the two arms do at different speeds; prefrl's pretraining comes later and counts)."""
+SIDE_BY_SIDE_S = 60.0
+"""Arm-runs of a seed whose starts lie further apart than this did not run side by side."""
+
+
+def steps_at(clock: np.ndarray, t: float) -> float:
+    """Agent steps an arm-run had taken `t` seconds into its run, from its (wall seconds, env steps)
+    rows, interpolated between them."""
+    return float(np.interp(t, clock[:, 0], clock[:, 1]))
+
+
+def span_ratio(prefrl_clock: np.ndarray, true_clock: np.ndarray, skip: float = SPAN_SKIP_S) -> tuple | None:
+    """prefrl's steps/s over PPO alone's, both taken over the span the two arm-runs ran at once:
+    from `skip` seconds in (a tenth of the span for short runs) to the end of the one that finished
+    first. (ratio, start s, end s), or None with too few rows. The whole-run ratio flatters prefrl:
+    the true-reward arm's last minutes, run alone, are faster, and its set-up is part of its wall time."""
+    if min(len(prefrl_clock), len(true_clock)) < 2:
+        return None
+    end = min(prefrl_clock[-1, 0], true_clock[-1, 0])
+    start = max(min(skip, 0.1 * end), prefrl_clock[0, 0], true_clock[0, 0])
+    if end <= start:
+        return None
+    rate = lambda clock: (steps_at(clock, end) - steps_at(clock, start)) / (end - start)  # noqa: E731
+    true_rate = rate(true_clock)
+    return (rate(prefrl_clock) / true_rate if true_rate > 0 else float("nan"), start, end)
+
+
+def arm_clock(job: dict) -> np.ndarray:
+    """(seconds, env steps) rows of an arm-run, from its curve.csv (true reward) or progress.csv
+    (prefrl), on a clock that starts with the arm-run (`started_at`), beginning at (0, 0)."""
+    from prefrl.plotting import read_curve
+
+    if job["arm"] == "true_reward":
+        path = Path(job["out"]) / f"{job['game']}__true_reward__{job['seed']}" / "curve.csv"
+        rows = read_curve(path, "wall_seconds", "env_steps")
+    else:
+        rows = read_curve(prefrl_run_dir(job) / "progress.csv", "charts/wall_seconds", "charts/env_steps")
+    return np.vstack([np.zeros((1, 2)), rows[np.argsort(rows[:, 0], kind="stable")]])
+
+
+def side_by_side(results: list[dict]) -> list[tuple[int, tuple | str]]:
+    """Per seed with both arms: `span_ratio`'s (ratio, start, end), or why there is none."""
+    rows = []
+    for seed in sorted({r["seed"] for r in results}):
+        arms = {r["arm"]: r for r in results if r["seed"] == seed}
+        if len(arms) < 2:
+            continue
+        pair = arms["prefrl"], arms["true_reward"]
+        if any(r.get("resumed") for r in pair):
+            rows.append((seed, "an arm-run was resumed"))
+        elif any("started_at" not in r for r in pair) or abs(pair[0]["started_at"] - pair[1]["started_at"]) > SIDE_BY_SIDE_S:
+            rows.append((seed, "the arms did not run at once"))
+        else:  # both clocks from the earlier start
+            first = min(r["started_at"] for r in pair)
+            clocks = [arm_clock(r) + [r["started_at"] - first, 0.0] for r in pair]
+            span = span_ratio(*clocks)
+            rows.append((seed, span if span else "too few rows"))
+    return rows
+
+
 def stopped_prefrl_run(arm_dir: Path) -> Path | None:
     """The newest run folder in a prefrl arm folder that wrote a checkpoint, or None."""
     from prefrl.rl.checkpoint import has_checkpoint
@@ -160,7 +224,7 @@ def run_arm(job: dict) -> dict:
 
         settled = fifo_full_at(run_dir / "progress.csv", plan_run(config).label_buffer)
     scores = evaluate_checkpoint(checkpoint, env_id, n_episodes=job["eval_games"], algo=job["algo"])
-    return job | {"resumed": resumed, "wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
+    return job | {"resumed": resumed, "started_at": sampler.started, "wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
                   "score_std": float(scores.std()), **memory_stats(out / "memory.csv", settled_at=settled)}
 
 
@@ -278,7 +342,14 @@ def summarise(results: list[dict], random: np.ndarray) -> str:
         gain = st - random.mean()
         ratio = (sp - random.mean()) / gain if gain else float("nan")
         lines += ["", f"improvement over random, prefrl / true-reward: {ratio:.2f}x; "
-                      f"steps/s prefrl / true-reward: {vp / vt:.2f}x"]
+                      f"steps/s prefrl / true-reward: {vp / vt:.2f}x over the whole runs"]
+        spans = side_by_side(results)
+        cells = [f"seed {seed}: " + (f"{span[0]:.3f}x ({span[1]:.0f}-{span[2]:.0f} s)" if isinstance(span, tuple)
+                                     else f"n/a ({span})") for seed, span in spans]
+        measured = [span[0] for _, span in spans if isinstance(span, tuple)]
+        if cells:
+            lines += ["", "steps/s prefrl / true-reward over the span both arms ran at once: " + "; ".join(cells)
+                      + (f"; mean {np.mean(measured):.3f}x" if len(measured) > 1 else "")]
     return "\n".join(lines)
 
 

@@ -332,6 +332,7 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     assert [r[2].strip() for r in rows] == ["true_reward", "prefrl (--update-every 1000 --checkpoint-every 0 --reward-max-steps 2)"]
     assert all(float(r[6]) > 0 and float(r[7]) > 0 for r in rows)  # steps/s and peak resident memory
     assert "steps/s prefrl / true-reward" in proc.stdout
+    assert "over the span both arms ran at once: seed 0: " in proc.stdout  # --jobs 2: side by side
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "results.md").read_text()
     assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0 --reward-max-steps 2'" in md
@@ -386,6 +387,42 @@ def test_bench_atari_resumes_the_newest_prefrl_run_that_wrote_a_checkpoint(tmp_p
     assert last_wall_seconds(memory) == 10.0
     sampler = MemorySampler(memory, append=True)
     assert 9.5 < __import__("time").time() - sampler.started < 11  # its clock goes on from the last sample
+
+
+def test_bench_atari_throughput_is_taken_over_the_span_both_arms_ran_at_once(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_atari import side_by_side, span_ratio
+    finally:
+        sys.path.pop(0)
+    import numpy as np
+
+    # PPO alone: 200 steps/s from a 20 s set-up to 5,020 s; prefrl started 10 s later, 40 s of set-up,
+    # then 150 steps/s to the end of the true-reward arm's run and alone faster after it (the
+    # whole-run ratio would flatter it)
+    true_wall = np.arange(20.0, 5020.0, 7.0)
+    (tmp_path / "Pong__true_reward__0").mkdir()
+    (tmp_path / "Pong__true_reward__0" / "curve.csv").write_text(
+        "env_steps,wall_seconds,true_return\n" + "".join(f"{200 * (t - 20)},{t},-20\n" for t in true_wall))
+    run = tmp_path / "Pong__prefrl__0" / "prefrl-Pong-v0__bench__0__x"
+    run.mkdir(parents=True)
+    (tmp_path / "Pong__prefrl__0" / "run_dir.txt").write_text(str(run))
+    wall = np.arange(40.0, 7000.0, 5.0)  # on its own clock, which starts 10 s after the other's
+    steps = np.where(wall + 10 < 5020, 150 * (wall - 40), 150 * (5010 - 40) + 250 * (wall + 10 - 5020))
+    (run / "progress.csv").write_text("charts/env_steps,charts/wall_seconds\n" +
+                                      "".join(f"{n},{t}\n" for n, t in zip(steps, wall)))
+    job = dict(game="Pong", seed=0, out=str(tmp_path))
+    results = [dict(job, arm="true_reward", started_at=1000.0), dict(job, arm="prefrl", started_at=1010.0)]
+    ((seed, (ratio, start, end)),) = side_by_side(results)
+    assert seed == 0 and start == 300.0 and abs(end - 5018.0) < 1e-9  # the true-reward arm's last row
+    assert abs(ratio - 0.75) < 1e-9  # 150 / 200, not the whole runs' ratio
+    assert side_by_side([dict(r, resumed=r["arm"] == "prefrl") for r in results]) == [(0, "an arm-run was resumed")]
+    apart = [results[0], dict(results[1], started_at=5000.0)]  # --jobs 1: one arm after the other
+    assert side_by_side(apart) == [(0, "the arms did not run at once")]
+    assert side_by_side(results[:1]) == []  # one arm: nothing to compare
+    short = span_ratio(np.array([[0, 0], [30, 3000.0]]), np.array([[0, 0], [40, 8000.0]]))
+    assert short[1:] == (3.0, 30.0) and abs(short[0] - 0.5) < 1e-9  # a tenth of a short span is left out
+    assert span_ratio(np.zeros((1, 2)), np.array([[0, 0], [40, 8000.0]])) is None
 
 
 def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):
