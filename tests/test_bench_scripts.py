@@ -1,4 +1,5 @@
 import csv
+import importlib
 import json
 import math
 import os
@@ -9,6 +10,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def script_module(name: str):
+    """The module of scripts/<name>.py, imported as the scripts import each other."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
 
 
 def test_bench_mujoco_runs_end_to_end_on_a_tiny_budget(tmp_path):
@@ -110,11 +120,7 @@ def test_bench_mujoco_merges_runs_and_takes_ratios_over_shared_seeds(tmp_path):
 
 
 def test_bench_mujoco_names_a_variant_by_the_reward_settings_it_took_not_the_flags_that_said_it():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from bench_mujoco import variant
-    finally:
-        sys.path.pop(0)
+    variant = script_module("bench_mujoco").variant
     walker = {"env": "prefrl/Walker2d-v0", "arm": "prefrl", "labels": 700}
     row = "--reward-l2-max 0.1 --pretrain-l2 epoch --reward-norm-data initial"
     # session 19 spelled Walker2d's row out; a run from session 20 on takes it unasked and records it
@@ -269,11 +275,7 @@ def test_bench_mujoco_rejects_bad_budgets():
 
 
 def test_segment_signal_counts_how_often_the_first_segment_wins():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from segment_signal import first_segment_wins
-    finally:
-        sys.path.pop(0)
+    first_segment_wins = script_module("segment_signal").first_segment_wins
     import numpy as np
 
     # 10 standing steps (+1), then lying (-1) with a noisy forward drift: the standing steps' edge
@@ -367,11 +369,9 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
 
 
 def test_bench_atari_resumes_the_newest_prefrl_run_that_wrote_a_checkpoint(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from bench_atari import MemorySampler, last_wall_seconds, stopped_prefrl_run
-    finally:
-        sys.path.pop(0)
+    module = script_module("bench_atari")
+    MemorySampler, last_wall_seconds = module.MemorySampler, module.last_wall_seconds
+    stopped_prefrl_run = module.stopped_prefrl_run
 
     assert stopped_prefrl_run(tmp_path) is None
     for name, folder in (("old", "checkpoint"), ("killed-mid-swap", "checkpoint.old"), ("no-checkpoint", None)):
@@ -390,11 +390,8 @@ def test_bench_atari_resumes_the_newest_prefrl_run_that_wrote_a_checkpoint(tmp_p
 
 
 def test_bench_atari_throughput_is_taken_over_the_span_both_arms_ran_at_once(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from bench_atari import side_by_side, span_ratio
-    finally:
-        sys.path.pop(0)
+    module = script_module("bench_atari")
+    side_by_side, span_ratio = module.side_by_side, module.span_ratio
     import numpy as np
 
     # PPO alone: 200 steps/s from a 20 s set-up to 5,020 s; prefrl started 10 s later, 40 s of set-up,
@@ -426,11 +423,8 @@ def test_bench_atari_throughput_is_taken_over_the_span_both_arms_ran_at_once(tmp
 
 
 def test_bench_atari_memory_slope_starts_when_the_label_fifo_is_full(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from bench_atari import fifo_full_at, memory_stats
-    finally:
-        sys.path.pop(0)
+    module = script_module("bench_atari")
+    fifo_full_at, memory_stats = module.fifo_full_at, module.memory_stats
     import numpy as np
 
     seconds = np.arange(0, 4000, 5.0)
@@ -463,11 +457,8 @@ def test_label_set_memory_fills_the_fifo_and_rejects_bad_counts():
 
 
 def test_reward_event_profile_lines_learned_rewards_up_around_true_reward_events():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from reward_event_profile import event_profiles, signal_and_noise
-    finally:
-        sys.path.pop(0)
+    module = script_module("reward_event_profile")
+    event_profiles, signal_and_noise = module.event_profiles, module.signal_and_noise
     import numpy as np
 
     # a model that pays -1 one step before each lost point and +2 at each won one, 0.1 elsewhere
@@ -521,8 +512,8 @@ def test_retrain_on_reward_trains_a_fresh_agent_on_a_runs_frozen_reward_model(ho
 def test_replay_label_stream_scores_each_updates_labels_before_training_on_them(hopper_run, tmp_path):
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from replay_label_stream import running_mean, summarise, update_boundaries
+    module = script_module("replay_label_stream")
+    running_mean, summarise, update_boundaries = module.running_mean, module.summarise, module.update_boundaries
 
     bounds = update_boundaries(next(hopper_run.glob("progress.csv")))
     assert bounds[0] >= 1 and bounds == sorted(set(bounds)) and len(bounds) >= 2
@@ -558,8 +549,7 @@ def test_replay_label_stream_scores_each_updates_labels_before_training_on_them(
 def test_label_contents_counts_uninformative_pairs_and_events_per_block(hopper_run, tmp_path):
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from label_contents import block_contents
+    block_contents = script_module("label_contents").block_contents
 
     quiet, won, lost = np.zeros(4), np.array([0.0, 1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0, -1.0])
     rows = block_contents(np.array([0.5, 1.0, 0.0, 0.5, 0.0]), [quiet, won, quiet, quiet, lost],
