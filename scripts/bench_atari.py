@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mujoco import prefrl_overrides, run_jobs  # noqa: E402  (shared with the MuJoCo benchmark)
+from bench_mujoco import cpu_line, prefrl_overrides, run_jobs  # noqa: E402  (shared with the MuJoCo benchmark)
 
 GAMES = ("BeamRider", "Breakout", "Enduro", "Pong", "Qbert", "Seaquest", "SpaceInvaders")
 TRUE_ARM_CHECKPOINT_EVERY = 100_000
@@ -315,7 +315,8 @@ def slope_cell(slopes: list[float]) -> str:
 
 
 def summarise(results: list[dict], random: np.ndarray) -> str:
-    lines = [f"random policy: {random.mean():.1f} ± {random.std():.1f} over {len(random)} games", "",
+    lines = [cpu_line(results), "",
+             f"random policy: {random.mean():.1f} ± {random.std():.1f} over {len(random)} games", "",
              "| game | arm | seeds | final score (mean ± sd over seeds) | wall s | agent steps/s | "
              "peak RSS MiB | RSS slope after warm-up MiB/h | warm-up s |", "|---|---|---|---|---|---|---|---|---|"]
     by_arm = {}

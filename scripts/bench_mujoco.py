@@ -276,12 +276,29 @@ def run_jobs(run: Callable[[dict], dict], jobs: list[dict], workers: int, out: P
     try:
         with mp.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
             for r in pool.imap_unordered(run, jobs):
-                results.append(r)
+                results.append(r | {"cpu": cpu_model()})
                 (out / "results.json").write_text(json.dumps(results, indent=2))
                 print(describe(r), flush=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return results
+
+
+def cpu_model() -> str:
+    """The machine's CPU as /proc/cpuinfo names it (a seeded run repeats itself only on one CPU's
+    numerics, and the steps/s ratios move with the CPU), else what the platform says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else (__import__("platform").processor() or "unknown")
+
+
+def cpu_line(results: list[dict]) -> str:
+    """Which CPUs the results' arm-runs ran on (more than one after a resume on another machine)."""
+    cpus = sorted({r.get("cpu", "not recorded") for r in results})
+    return ("CPU: " if len(cpus) == 1 else "CPUs (arm-runs on different machines): ") + "; ".join(cpus)
 
 
 def _exit_on_signal(signum: int, frame) -> None:
@@ -319,7 +336,7 @@ def summarise(results: list[dict]) -> str:
     """Per env and arm: return (deterministic actions; sampled actions), wall time and steps/s,
     mean over seeds; then each prefrl arm's ratios to the other arms over the seeds they share, and
     the paired differences of its return from the true-reward arm's and from each other variant's."""
-    lines = ["| env | arm | seeds | final true return, mean ± sd over seeds (deterministic) | "
+    lines = [cpu_line(results), "", "| env | arm | seeds | final true return, mean ± sd over seeds (deterministic) | "
              "same, sampled actions | wall s | env steps/s |", "|---|---|---|---|---|---|---|"]
     ratios, pairs = [], []
     for env in sorted({r["env"] for r in results}):

@@ -334,7 +334,10 @@ def test_bench_atari_runs_both_arms_end_to_end_on_a_tiny_budget(tmp_path):
     assert [r[2].strip() for r in rows] == ["true_reward", "prefrl (--update-every 1000 --checkpoint-every 0 --reward-max-steps 2)"]
     assert all(float(r[6]) > 0 and float(r[7]) > 0 for r in rows)  # steps/s and peak resident memory
     assert "steps/s prefrl / true-reward" in proc.stdout
-    assert "over the span both arms ran at once: seed 0: " in proc.stdout  # --jobs 2: side by side
+    # --jobs 2: side by side, but in 275 steps an env finishes no game of Pong, so the true-reward
+    # arm's curve has no rows to time it by
+    assert "over the span both arms ran at once: seed 0: n/a (too few rows)" in proc.stdout
+    assert "\nCPU: " in proc.stdout and all(r["cpu"] for r in json.loads((tmp_path / "results.json").read_text()))
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "results.md").read_text()
     assert "prefrl (--update-every 1000" in md and "--prefrl-flags '--update-every 1000 --checkpoint-every 0 --reward-max-steps 2'" in md
@@ -417,6 +420,9 @@ def test_bench_atari_throughput_is_taken_over_the_span_both_arms_ran_at_once(tmp
     apart = [results[0], dict(results[1], started_at=5000.0)]  # --jobs 1: one arm after the other
     assert side_by_side(apart) == [(0, "the arms did not run at once")]
     assert side_by_side(results[:1]) == []  # one arm: nothing to compare
+    cpu_line = script_module("bench_mujoco").cpu_line
+    assert cpu_line([{"cpu": "A"}, {"cpu": "A"}]) == "CPU: A"
+    assert cpu_line([{"cpu": "A"}, {}]) == "CPUs (arm-runs on different machines): A; not recorded"
     short = span_ratio(np.array([[0, 0], [30, 3000.0]]), np.array([[0, 0], [40, 8000.0]]))
     assert short[1:] == (3.0, 30.0) and abs(short[0] - 0.5) < 1e-9  # a tenth of a short span is left out
     assert span_ratio(np.zeros((1, 2)), np.array([[0, 0], [40, 8000.0]])) is None
