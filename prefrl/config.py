@@ -44,7 +44,7 @@ class TrainConfig:
         "1 (default) ranks all pairs, as the paper does.")
     segment_length: int | None = opt(
         None, "Steps per segment; default 1.5 s: of clip at the task's clip rate for the paper's MuJoCo "
-        "tasks (15-60 steps), of simulated time for other envs', 25 steps on Atari.")
+        "tasks (15-60 steps), of simulated time for other envs, 25 steps on Atari.")
     segment_buffer: int | None = opt(
         None, "Most recent segments kept for queries (fixed memory); default 4096, Atari 1024.")
     label_buffer: int | None = opt(

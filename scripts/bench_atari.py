@@ -163,7 +163,8 @@ def side_by_side(results: list[dict]) -> list[tuple[int, tuple | str]]:
         pair = arms["prefrl"], arms["true_reward"]
         if any(r.get("resumed") for r in pair):
             rows.append((seed, "an arm-run was resumed"))
-        elif any("started_at" not in r for r in pair) or abs(pair[0]["started_at"] - pair[1]["started_at"]) > SIDE_BY_SIDE_S:
+        elif (any("started_at" not in r for r in pair)
+              or abs(pair[0]["started_at"] - pair[1]["started_at"]) > SIDE_BY_SIDE_S):
             rows.append((seed, "the arms did not run at once"))
         else:  # both clocks from the earlier start
             first = min(r["started_at"] for r in pair)
@@ -224,7 +225,8 @@ def run_arm(job: dict) -> dict:
 
         settled = fifo_full_at(run_dir / "progress.csv", plan_run(config).label_buffer)
     scores = evaluate_checkpoint(checkpoint, env_id, n_episodes=job["eval_games"], algo=job["algo"])
-    return job | {"resumed": resumed, "started_at": sampler.started, "wall_s": wall, "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
+    return job | {"resumed": resumed, "started_at": sampler.started, "wall_s": wall,
+                  "steps_per_s": job["timesteps"] / wall, "score_mean": float(scores.mean()),
                   "score_std": float(scores.std()), **memory_stats(out / "memory.csv", settled_at=settled)}
 
 
