@@ -143,13 +143,10 @@ def span_ratio(prefrl_clock: np.ndarray, true_clock: np.ndarray, skip: float = S
 def arm_clock(job: dict) -> np.ndarray:
     """(seconds, env steps) rows of an arm-run, from its curve.csv (true reward) or progress.csv
     (prefrl), on a clock that starts with the arm-run (`started_at`), beginning at (0, 0)."""
-    from prefrl.plotting import read_curve
+    from prefrl.plotting import curve_source, read_curve
 
-    if job["arm"] == "true_reward":
-        path = Path(job["out"]) / f"{job['game']}__true_reward__{job['seed']}" / "curve.csv"
-        rows = read_curve(path, "wall_seconds", "env_steps")
-    else:
-        rows = read_curve(prefrl_run_dir(job) / "progress.csv", "charts/wall_seconds", "charts/env_steps")
+    path, steps_key, _, _ = curve_source(Path(job["out"]) / f"{job['game']}__{job['arm']}__{job['seed']}")
+    rows = read_curve(path, {"progress.csv": "charts/wall_seconds", "curve.csv": "wall_seconds"}[path.name], steps_key)
     return np.vstack([np.zeros((1, 2)), rows[np.argsort(rows[:, 0], kind="stable")]])
 
 

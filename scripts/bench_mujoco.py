@@ -36,6 +36,7 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import platform
 import subprocess
 import shlex
 import signal
@@ -292,7 +293,7 @@ def cpu_model() -> str:
             names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
     except OSError:
         names = []
-    return names[0] if names else (__import__("platform").processor() or "unknown")
+    return names[0] if names else (platform.processor() or "unknown")
 
 
 def cpu_line(results: list[dict]) -> str:
